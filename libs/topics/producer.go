@@ -129,7 +129,6 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 // client's murmur2 placement, records without a key go round robin.
 type placement struct{ next atomic.Uint32 }
 
-
 func (b *placement) Balance(msg kafka.Message, partitions ...int) int {
 	if pd, ok := msg.WriterData.(*pending); ok && pd.rec.PinPartition {
 		return int(pd.rec.Partition)

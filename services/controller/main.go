@@ -1,0 +1,10 @@
+// Command controller runs Weir's controller service; see package cli for its command line.
+package main
+
+import (
+	"os"
+
+	"github.com/weirhq/weir/services/controller/cli"
+)
+
+func main() { os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr)) }

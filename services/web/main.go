@@ -1,0 +1,10 @@
+// Command web runs Weir's web service; see package cli for its command line.
+package main
+
+import (
+	"os"
+
+	"github.com/weirhq/weir/services/web/cli"
+)
+
+func main() { os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr)) }
