@@ -11,7 +11,7 @@ SERVICES := controller worker web
 INTEGRATION_PKGS ?= ./integration/...
 GOTESTFLAGS ?=
 
-.PHONY: help build test test-unit test-integration check generate generate-check demo bench bench-io \
+.PHONY: help build test test-unit test-integration check generate generate-check demo bench bench-io bench-assign \
         kafka-up kafka-down etcd-up etcd-down deps clean fuzz
 
 help: ## list the targets
@@ -50,13 +50,16 @@ generate: ## regenerate protobuf/Connect code from proto/
 generate-check: ## fail if committed generated code differs from what the generator makes (skipped when protoc is absent)
 	@tools/generate.sh --check
 
-demo: build ## run the demo on the local stack
+demo: deps build ## word count over a real local Kafka broker through libs/topics (the full demo arrives later)
 	@$(STACK) $(GO) run ./examples/iodemo
 
-bench: bench-io ## run every benchmark (bench-*)
+bench: bench-io bench-assign ## run every benchmark (bench-*)
 
 bench-io: deps ## producer/consumer throughput and partition add/remove stall vs the broker's own perf tools
 	@$(STACK) $(LOCAL)/bench-io.sh
+
+bench-assign: ## assignment of 10 000 partitions to 1 000 workers: compute and etcd write times
+	@$(STACK) $(GO) run ./integration/bench/cmd/bench-assign
 
 kafka-up: deps ## start the local Kafka broker (KAFKA_PORT, default 19092)
 	@$(LOCAL)/kafka.sh up
