@@ -7,8 +7,8 @@ GO       ?= go
 LOCAL    := deployments/local
 STACK    := $(LOCAL)/with-stack.sh
 SERVICES := controller worker web
-# Test packages with the `integration` build tag run against the real broker and etcd.
-INTEGRATION_PKGS ?= ./integration/...
+# Packages with tests behind the `integration` build tag run against the real broker and etcd.
+INTEGRATION_PKGS ?= $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 GOTESTFLAGS ?=
 
 .PHONY: help build test test-unit test-integration check generate generate-check demo bench bench-io bench-assign \

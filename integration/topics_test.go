@@ -122,7 +122,8 @@ func TestConsumerAssignmentChangesUnderLoad(t *testing.T) {
 	ctx := harness.Context(t, 2*time.Minute)
 	p := newProducer(t)
 
-	// Steady load: one record per partition every few milliseconds, with a per-partition sequence.
+	// Steady load of about 10k records/s (8 records per partition every 5 ms), each carrying
+	// its partition's sequence number.
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var loadWG sync.WaitGroup
 	loadWG.Add(1)
@@ -134,9 +135,11 @@ func TestConsumerAssignmentChangesUnderLoad(t *testing.T) {
 		for loadCtx.Err() == nil {
 			<-tick.C
 			for part := range parts {
-				rec := topics.Record{Topic: topic, Partition: int32(part), PinPartition: true, Value: []byte(strconv.Itoa(sent[part]))}
-				if p.SendAsync(ctx, rec, nil) == nil {
-					sent[part]++
+				for range 8 {
+					rec := topics.Record{Topic: topic, Partition: int32(part), PinPartition: true, Value: []byte(strconv.Itoa(sent[part]))}
+					if p.SendAsync(ctx, rec, nil) == nil {
+						sent[part]++
+					}
 				}
 			}
 		}
@@ -193,12 +196,26 @@ func TestConsumerAssignmentChangesUnderLoad(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Untouched partitions deliver every record that was sent, in order, with no gap.
+	for next[0] < sent[0] || next[1] < sent[1] || next[2] < sent[2] {
+		b, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatalf("draining: delivered %v of %v: %v", next, sent, err)
+		}
+		for _, r := range b.Records {
+			seq, _ := strconv.Atoi(string(r.Value))
+			if want, ok := next[r.Partition]; ok && seq != want {
+				t.Fatalf("partition %d: got sequence %d, want %d", r.Partition, seq, want)
+			}
+			next[r.Partition] = seq + 1
+		}
+	}
 	for _, i := range []int32{0, 1, 2, 3, 4} {
 		if next[i] == 0 {
 			t.Errorf("partition %d delivered nothing", i)
 		}
 	}
-	if next[3] < 100 {
+	if next[3] < 1000 {
 		t.Errorf("partition 3 (added at FirstOffset) delivered only up to %d", next[3])
 	}
 	if next[4] == 0 || next[4] > sent[4] {
