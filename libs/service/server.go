@@ -26,7 +26,9 @@ import (
 	"connectrpc.com/grpcreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/prometheus/client_golang/prometheus"
 	weirv1 "github.com/weirhq/weir/gen/weir/v1"
+
 	"github.com/weirhq/weir/gen/weir/v1/weirv1connect"
 )
 
@@ -45,6 +47,7 @@ type Server struct {
 	stopped atomic.Bool               // set when Run begins shutting down
 	started atomic.Pointer[time.Time] // set when Run starts serving
 	running atomic.Bool               // guards against a second Run
+	metrics *prometheus.Registry
 }
 
 // New checks cfg, reporting every problem at once, and returns a server with the common
@@ -60,8 +63,10 @@ func New(cfg Config) (*Server, error) {
 		mux:    http.NewServeMux(),
 		health: grpchealth.NewStaticChecker(),
 	}
+	s.metrics = newMetrics(s)
 	s.SetReady(false)
 
+	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok")
 	})
