@@ -229,3 +229,46 @@ func KafkaTool(ctx context.Context, class string, args ...string) ([]byte, error
 	cmd.Dir = Root()
 	return cmd.CombinedOutput()
 }
+
+// Broker is a private Kafka broker for tests that stop and start it; other tests keep using
+// the shared one.
+type Broker struct {
+	Addr   string
+	env    []string
+	script string
+}
+
+// PrivateKafka starts a broker of the test's own on free loopback ports; it is stopped and
+// its data removed when the test ends.
+func PrivateKafka(t testing.TB) *Broker {
+	t.Helper()
+	port, err := freePortPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b := &Broker{
+		Addr:   fmt.Sprintf("127.0.0.1:%d", port),
+		env:    append(os.Environ(), fmt.Sprintf("KAFKA_PORT=%d", port), "KAFKA_DIR="+dir, "KAFKA_HEAP=512m"),
+		script: filepath.Join(Root(), "deployments", "local", "kafka.sh"),
+	}
+	t.Cleanup(func() { runScript(b.env, b.script, "down") })
+	b.Start(t)
+	return b
+}
+
+// Start starts the broker (again) and waits until it answers metadata requests.
+func (b *Broker) Start(t testing.TB) {
+	t.Helper()
+	if out, err := runScript(b.env, b.script, "up"); err != nil {
+		t.Fatalf("starting private broker: %v\n%s", err, out)
+	}
+}
+
+// Stop shuts the broker down (SIGTERM, then SIGKILL after 30 s).
+func (b *Broker) Stop(t testing.TB) {
+	t.Helper()
+	if out, err := runScript(b.env, b.script, "down"); err != nil {
+		t.Fatalf("stopping private broker: %v\n%s", err, out)
+	}
+}

@@ -333,6 +333,7 @@ type fetchItem struct {
 
 func (c *Consumer) runFetcher(ctx context.Context, f *fetcher) {
 	defer close(f.done)
+	failures := 0
 	for ctx.Err() == nil {
 		items, unresolved := c.plan(f.broker)
 		if len(unresolved) > 0 {
@@ -347,10 +348,20 @@ func (c *Consumer) runFetcher(ctx context.Context, f *fetcher) {
 			}
 			continue
 		}
-		if err := c.fetchOnce(ctx, items); err != nil && ctx.Err() == nil {
-			c.log.Warn("fetch failed", "broker", f.broker, "partitions", len(items), "err", err)
+		err := c.fetchOnce(ctx, items)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			// Back off 200 ms doubling to 5 s; log the first failure and every tenth.
+			if failures%10 == 0 {
+				c.log.Warn("fetch failed; retrying", "broker", f.broker, "partitions", len(items), "failures", failures+1, "err", err)
+			}
+			failures++
 			c.markLeadersUnknown(items, err)
-			sleepCtx(ctx, 200*time.Millisecond)
+			sleepCtx(ctx, min(5*time.Second, 200*time.Millisecond<<min(failures-1, 5)))
+		case failures > 0:
+			c.log.Info("fetching again", "broker", f.broker, "after_failures", failures)
+			failures = 0
 		}
 	}
 }
