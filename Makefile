@@ -36,6 +36,7 @@ test-integration: ## integration tests (uses KAFKA_BROKERS/ETCD_ENDPOINTS, else 
 
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test ./libs/topics -run '^$$' -fuzz FuzzRecordCodec -fuzztime $${FUZZTIME:-10s}
+	$(GO) test ./libs/config/app -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-10s}
 
 check: ## gofmt, go vet, import rules (libs never import services; services never import each other)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

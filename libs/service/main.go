@@ -33,6 +33,20 @@ type Spec struct {
 	Later string
 	// Setup, if set, mounts the service's own handlers before serve starts listening.
 	Setup func(*Server) error
+	// Commands are the binary's own commands besides serve, version and help, listed by
+	// Usage in this order.
+	Commands []Command
+}
+
+// Command is one of a binary's own commands.
+type Command struct {
+	// Name is what selects the command: the first argument.
+	Name string
+	// Summary says in one line what the command does.
+	Summary string
+	// Run runs the command with the arguments after its name and returns the exit code
+	// (ExitOK, ExitError or ExitUsage).
+	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // Main runs the command line of spec's binary with args (without the program name) and
@@ -58,6 +72,11 @@ func Main(ctx context.Context, spec Spec, args []string, stdout, stderr io.Write
 		fmt.Fprint(stdout, Usage(spec))
 		return ExitOK
 	default:
+		for _, c := range spec.Commands {
+			if c.Name == cmd {
+				return c.Run(ctx, rest, stdout, stderr)
+			}
+		}
 		fmt.Fprintf(stderr, "%s: unknown command %q\n\n%s", spec.Name, cmd, Usage(spec))
 		return ExitUsage
 	}
@@ -72,10 +91,17 @@ func Usage(spec Spec) string {
 	fmt.Fprintf(&b, "  serve     serve health, readiness and weir.v1.InfoService on --listen (default %s)\n", spec.DefaultListen)
 	fmt.Fprintf(&b, "  version   print the version\n")
 	fmt.Fprintf(&b, "  help      print this help\n")
+	for _, c := range spec.Commands {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.Name, c.Summary)
+	}
 	if spec.Later != "" {
 		fmt.Fprintf(&b, "\n%s\n", spec.Later)
 	}
-	fmt.Fprintf(&b, "\nRun '%s serve -h' for serve's flags.\n", spec.Name)
+	fmt.Fprintf(&b, "\nRun '%s serve -h' for serve's flags", spec.Name)
+	if len(spec.Commands) > 0 {
+		fmt.Fprintf(&b, ", '%s COMMAND -h' for a command's", spec.Name)
+	}
+	fmt.Fprintf(&b, ".\n")
 	return b.String()
 }
 

@@ -58,3 +58,34 @@ func TestServeSetupFailure(t *testing.T) {
 		t.Errorf("exit code %d, stderr %q; want 1 and the setup error", code, stderr.String())
 	}
 }
+
+func TestCommandsDispatchAndUsage(t *testing.T) {
+	spec := demo
+	var gotArgs []string
+	spec.Commands = []service.Command{{
+		Name:    "check",
+		Summary: "check something offline",
+		Run: func(_ context.Context, args []string, stdout, _ io.Writer) int {
+			gotArgs = args
+			_, _ = io.WriteString(stdout, "checked\n")
+			return 3
+		},
+	}}
+	var stdout strings.Builder
+	if code := service.Main(t.Context(), spec, []string{"check", "-x", "a.hcl"}, &stdout, io.Discard); code != 3 {
+		t.Errorf("exit code %d, want the command's 3", code)
+	}
+	if stdout.String() != "checked\n" || strings.Join(gotArgs, " ") != "-x a.hcl" {
+		t.Errorf("stdout %q, args %q; want the command's output and its arguments", stdout.String(), gotArgs)
+	}
+	usage := service.Usage(spec)
+	for _, want := range []string{"check", "check something offline", "COMMAND -h"} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("usage does not mention %q:\n%s", want, usage)
+		}
+	}
+	var stderr strings.Builder
+	if code := service.Main(t.Context(), spec, []string{"nope"}, io.Discard, &stderr); code != service.ExitUsage {
+		t.Errorf("unknown command: exit code %d, want %d", code, service.ExitUsage)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/weirhq/weir/libs/service"
+	"github.com/weirhq/weir/services/controller/appcmd"
 )
 
 // Spec describes the controller binary to service.Main.
@@ -14,8 +15,13 @@ var Spec = service.Spec{
 	Name:          "controller",
 	Summary:       "Weir's control plane; it will validate, plan and apply apps and assign their partitions to workers",
 	DefaultListen: "127.0.0.1:7070",
-	Later: "Not here yet: validate, fmt, plan, apply and the other app commands arrive with the\n" +
-		"app-language and controller issues. For now serve answers health, readiness and GetInfo only.",
+	Later: "Not here yet: plan, apply and the other commands that talk to a running controller arrive\n" +
+		"with the controller issue; validate and fmt work offline today. serve answers health,\n" +
+		"readiness and GetInfo only.",
+	Commands: []service.Command{
+		{Name: "validate", Summary: appcmd.ValidateSummary, Run: appcmd.Validate},
+		{Name: "fmt", Summary: appcmd.FmtSummary, Run: appcmd.Fmt},
+	},
 }
 
 // Run runs the command line with args (without the program name) and returns the exit code.

@@ -19,7 +19,7 @@ func TestHelpIsHonest(t *testing.T) {
 	if code := cli.Run([]string{"help"}, &stdout, &stdout); code != 0 {
 		t.Fatalf("help exit code %d, want 0", code)
 	}
-	for _, want := range []string{"127.0.0.1:7070", "validate", "apply", "Not here yet"} {
+	for _, want := range []string{"127.0.0.1:7070", "validate", "fmt", "apply", "Not here yet"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("help does not mention %q:\n%s", want, stdout.String())
 		}

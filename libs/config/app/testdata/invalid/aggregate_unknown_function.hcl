@@ -1,0 +1,17 @@
+app "t" {}
+
+topic "in" {
+  partitions = 4
+}
+
+table "totals" {
+  value = number
+}
+
+agent "a" {
+  from = topic.in
+  aggregate "median" {
+    into  = table.totals
+    value = 1
+  }
+}

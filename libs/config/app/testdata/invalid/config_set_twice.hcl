@@ -1,0 +1,8 @@
+app "t" {}
+
+topic "in" {
+  cleanup = "compact"
+  configs = {
+    "cleanup.policy" = "delete"
+  }
+}

@@ -1,0 +1,15 @@
+app "t" {}
+
+topic "in" {
+  partitions = 4
+}
+
+agent "a" {
+  from    = topic.in
+  handler = "enrich"
+}
+
+agent "a" {
+  from    = topic.in
+  handler = "enrich"
+}

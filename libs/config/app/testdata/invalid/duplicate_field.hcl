@@ -1,0 +1,10 @@
+app "t" {}
+
+model "M" {
+  field "a" {
+    type = string
+  }
+  field "a" {
+    type = number
+  }
+}

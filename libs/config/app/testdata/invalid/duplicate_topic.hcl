@@ -1,0 +1,9 @@
+app "t" {}
+
+topic "in" {
+  partitions = 4
+}
+
+topic "in" {
+  partitions = 8
+}

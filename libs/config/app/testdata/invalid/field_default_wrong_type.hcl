@@ -1,0 +1,8 @@
+app "t" {}
+
+model "M" {
+  field "count" {
+    type    = number
+    default = "zero"
+  }
+}

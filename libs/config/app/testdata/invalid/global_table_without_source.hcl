@@ -1,0 +1,5 @@
+app "t" {}
+
+table "limits" {
+  global = true
+}

@@ -1,0 +1,5 @@
+app "t" {}
+
+topic "page-views" {
+  partitions = 4
+}

@@ -1,0 +1,6 @@
+app "t" {}
+
+timer "nightly" {
+  cron    = "0 25 * * *"
+  handler = "enrich"
+}

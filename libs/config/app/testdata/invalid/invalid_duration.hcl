@@ -1,0 +1,8 @@
+app "t" {}
+
+table "w" {
+  value = number
+  window "tumbling" {
+    size = "1 minute"
+  }
+}

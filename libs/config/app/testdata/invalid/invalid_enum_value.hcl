@@ -1,0 +1,3 @@
+app "t" {
+  guarantee = "exactly_once"
+}

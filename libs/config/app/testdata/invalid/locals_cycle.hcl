@@ -1,0 +1,6 @@
+app "t" {}
+
+locals {
+  a = local.b + 1
+  b = local.a + 1
+}

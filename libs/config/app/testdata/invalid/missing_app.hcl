@@ -1,0 +1,4 @@
+topic "in" {
+  partitions = 4
+}
+

@@ -1,0 +1,7 @@
+app "t" {}
+
+model "Node" {
+  field "next" {
+    type = model.Node
+  }
+}

@@ -1,0 +1,5 @@
+app "t" {}
+
+stream "in" {
+  partitions = 4
+}

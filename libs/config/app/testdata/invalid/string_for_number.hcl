@@ -1,0 +1,5 @@
+app "t" {}
+
+topic "in" {
+  partitions = "4"
+}

@@ -1,0 +1,3 @@
+app "t" {}
+
+topic "in" { partitions = 4  value = json }

@@ -1,0 +1,4 @@
+app "t" {}
+
+topic "in" {
+  partitions = 4

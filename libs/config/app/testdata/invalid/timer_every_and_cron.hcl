@@ -1,0 +1,7 @@
+app "t" {}
+
+timer "t" {
+  every   = "1m"
+  cron    = "*/5 * * * *"
+  handler = "enrich"
+}

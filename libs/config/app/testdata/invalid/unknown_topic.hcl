@@ -1,0 +1,10 @@
+app "t" {}
+
+topic "page_views" {
+  partitions = 4
+}
+
+agent "a" {
+  from    = topic.pageviews
+  handler = "enrich"
+}

@@ -1,0 +1,7 @@
+variable "partitions" {
+  type = number
+}
+
+app "t" {
+  partitions = var.partitions
+}

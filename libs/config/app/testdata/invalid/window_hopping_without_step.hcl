@@ -1,0 +1,8 @@
+app "t" {}
+
+table "w" {
+  value = number
+  window "hopping" {
+    size = "1m"
+  }
+}

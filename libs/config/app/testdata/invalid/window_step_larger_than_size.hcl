@@ -1,0 +1,9 @@
+app "t" {}
+
+table "w" {
+  value = number
+  window "hopping" {
+    size = "1m"
+    step = "5m"
+  }
+}

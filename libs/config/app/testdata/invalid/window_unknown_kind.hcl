@@ -1,0 +1,8 @@
+app "t" {}
+
+table "w" {
+  value = number
+  window "tumbeling" {
+    size = "1m"
+  }
+}
