@@ -11,7 +11,7 @@ SERVICES := controller worker web
 INTEGRATION_PKGS ?= $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 GOTESTFLAGS ?=
 
-.PHONY: help build test test-unit test-integration check generate generate-check demo bench bench-io bench-assign \
+.PHONY: help build test test-unit test-integration check generate generate-check demo bench bench-io bench-assign bench-restore \
         kafka-up kafka-down etcd-up etcd-down deps clean fuzz
 
 help: ## list the targets
@@ -54,13 +54,16 @@ generate-check: ## fail if committed generated code differs from what the genera
 demo: deps build ## word count over a real local Kafka broker through libs/topics (the full demo arrives later)
 	@$(STACK) $(GO) run ./examples/iodemo
 
-bench: bench-io bench-assign ## run every benchmark (bench-*)
+bench: bench-io bench-assign bench-restore ## run every benchmark (bench-*)
 
 bench-io: deps ## producer/consumer throughput and partition add/remove stall vs the broker's own perf tools
 	@$(STACK) $(LOCAL)/bench-io.sh
 
 bench-assign: ## assignment of 10 000 partitions to 1 000 workers: compute and etcd write times
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-assign
+
+bench-restore: deps ## restore of a 1M-key table from its changelog: restore_rps, rss_mb
+	@$(STACK) $(GO) run ./integration/bench/cmd/bench-restore
 
 kafka-up: deps ## start the local Kafka broker (KAFKA_PORT, default 19092)
 	@$(LOCAL)/kafka.sh up

@@ -1,0 +1,45 @@
+// Command bench-restore measures restoring a 1M-key table from its changelog against the
+// broker in KAFKA_BROKERS.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/weirhq/weir/integration/bench"
+	"github.com/weirhq/weir/libs/topics"
+)
+
+func main() {
+	cfg := bench.RestoreConfig{}
+	flag.StringVar(&cfg.Topic, "topic", fmt.Sprintf("bench-restore-%d", time.Now().UnixNano()), "changelog topic to create and use")
+	flag.IntVar(&cfg.Keys, "keys", 1_000_000, "distinct keys (16-byte keys, 8-byte values)")
+	flag.IntVar(&cfg.PerCommit, "per-commit", 10_000, "keys per commit")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the restore phase to this file")
+	flag.Parse()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-restore:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg bench.RestoreConfig) error {
+	cfg.Client = topics.ClientConfig{Brokers: topics.ParseBrokers(os.Getenv("KAFKA_BROKERS")), ClientID: "weir-bench"}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dir, err := os.MkdirTemp("", "weir-bench-restore-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	return bench.RunRestore(ctx, cfg, os.Stdout)
+}

@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weirhq/weir/libs/tables"
+	"github.com/weirhq/weir/libs/topics"
+)
+
+// RestoreConfig sizes the restore benchmark.
+type RestoreConfig struct {
+	Client    topics.ClientConfig
+	Topic     string // changelog topic, created (and deleted) by the benchmark; a unique name
+	Keys      int    // distinct keys (16-byte keys, 8-byte values)
+	PerCommit int    // keys per commit
+	Dir       string // scratch directory for the stores
+	Logger    *slog.Logger
+	// CPUProfile, when set, is where a CPU profile of the restore phase is written.
+	CPUProfile string
+}
+
+// RunRestore fills a changelog with cfg.Keys keys through commits of cfg.PerCommit keys, then
+// restores it into an empty store with the default configuration and prints restore_rps and
+// rss_mb (the peak RSS of the restore: VmHWM, reset after the fill).
+func RunRestore(ctx context.Context, cfg RestoreConfig, out io.Writer) error {
+	const maxBatch = 4 << 20
+	admin, err := topics.NewAdmin(cfg.Client)
+	if err != nil {
+		return err
+	}
+	spec := topics.TopicSpec{Name: cfg.Topic, Partitions: 1, Cleanup: topics.CleanupCompact, MaxMessageBytes: maxBatch,
+		Configs: map[string]string{"message.timestamp.type": "LogAppendTime"}}
+	if _, err := admin.EnsureTopics(ctx, spec); err != nil {
+		return err
+	}
+	defer admin.DeleteTopics(context.Background(), cfg.Topic)
+	prod, err := topics.NewProducer(topics.ProducerConfig{ClientConfig: cfg.Client})
+	if err != nil {
+		return err
+	}
+	defer prod.Close()
+	k := tables.Kafka{Producer: prod, Admin: admin, Consumer: topics.ConsumerConfig{ClientConfig: cfg.Client, Logger: cfg.Logger}}
+
+	fillStart := time.Now()
+	if err := fill(ctx, cfg, k, maxBatch); err != nil {
+		return fmt.Errorf("filling the changelog: %w", err)
+	}
+	fmt.Fprintf(out, "fill_rps=%.0f records/s\n", float64(cfg.Keys)/time.Since(fillStart).Seconds())
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+
+	store, err := tables.Open(cfg.Dir+"/restore", tables.Options{Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	task, err := tables.OpenTask(ctx, store, k, tables.TaskConfig{Topic: cfg.Topic, Epoch: 2, Incarnation: "bench-restore",
+		MaxBatchBytes: maxBatch, Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("restoring: %w", err)
+	}
+	took := time.Since(start)
+	restored := task.Metrics().RestoredRecords
+	if restored != int64(cfg.Keys) {
+		return fmt.Errorf("restored %d records, want %d", restored, cfg.Keys)
+	}
+	fmt.Fprintf(out, "restore_rps=%.0f records/s\n", float64(restored)/took.Seconds())
+	hwm, err := peakRSS()
+	if err != nil {
+		return err
+	}
+	note := ""
+	if !resetPeakRSS {
+		note = " (peak of the whole run: VmHWM could not be reset after the fill)"
+	}
+	fmt.Fprintf(out, "rss_mb=%.0f MB%s\n", hwm, note)
+	return nil
+}
+
+func fill(ctx context.Context, cfg RestoreConfig, k tables.Kafka, maxBatch int) error {
+	store, err := tables.Open(cfg.Dir+"/fill", tables.Options{Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	task, err := tables.OpenTask(ctx, store, k, tables.TaskConfig{Topic: cfg.Topic, Epoch: 1, Incarnation: "bench-fill",
+		MaxBatchBytes: maxBatch, Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	defer task.Close()
+	tb, err := task.Table("kv")
+	if err != nil {
+		return err
+	}
+	key := make([]byte, 16)
+	in := topics.TopicPartition{Topic: "bench-input"}
+	for i := range cfg.Keys {
+		binary.BigEndian.PutUint64(key, uint64(i)*0x9E3779B97F4A7C15) // spread keys
+		binary.BigEndian.PutUint64(key[8:], uint64(i))
+		if err := tb.Set(key, tables.EncodeInt64(int64(i))); err != nil {
+			return err
+		}
+		if (i+1)%cfg.PerCommit == 0 || i+1 == cfg.Keys {
+			if err := task.Commit(ctx, map[topics.TopicPartition]int64{in: int64(i + 1)}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// peakRSS returns VmHWM in MB.
+func peakRSS() (float64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("reading peak RSS: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading peak RSS: %w", err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("reading peak RSS: no VmHWM in /proc/self/status")
+}
