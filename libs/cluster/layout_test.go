@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -95,5 +96,71 @@ func TestDiffKeepsEpochOfUnchangedActive(t *testing.T) {
 	}
 	if u := updates[2]; u.Old != nil || u.New == nil {
 		t.Errorf("update 2 = %+v, want a new task", u)
+	}
+}
+
+func TestLayoutHandoffStatusTopologyKeys(t *testing.T) {
+	l := Layout{Prefix: "/p"}
+	task := TaskKey{App: "a/b", Group: "g", Partition: 2}
+	cases := map[string]string{
+		l.Status("w/1"):          "/p/status/w%2F1",
+		l.StatusPrefix():         "/p/status/",
+		l.Topology("a/b"):        "/p/apps/a%2Fb/topology",
+		l.Handoff(task):          "/p/apps/a%2Fb/handoffs/g/2",
+		l.AppsPrefix():           "/p/apps/",
+		l.Election():             "/p/controllers/leader",
+		l.Worker("w/1"):          "/p/workers/w%2F1",
+		l.WorkersPrefix():        "/p/workers/",
+		l.Assignment(task):       "/p/apps/a%2Fb/assignments/g/2",
+		l.WorkerIndex("w", task): "/p/workers-index/w/a%2Fb/g/2",
+	}
+	for got, want := range cases {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	for key, want := range map[string]AppKeyKind{
+		l.Topology("a/b"):       TopologyKey,
+		l.Assignment(task):      AssignmentKey,
+		l.Handoff(task):         HandoffKey,
+		"/p/apps/a/versions/3":  OtherAppKey,
+		"/p/apps/a/current":     OtherAppKey,
+		"/p/apps/a/epoch-floor": EpochFloorKind,
+		"/p/apps/a/paused":      PausedKind,
+	} {
+		kind, app, got, err := l.ParseAppKey(key)
+		if err != nil || kind != want {
+			t.Errorf("ParseAppKey(%q) = %v, %v; want kind %v", key, kind, err, want)
+			continue
+		}
+		if (want == AssignmentKey || want == HandoffKey) && (got != task || app != "a/b") {
+			t.Errorf("ParseAppKey(%q) = %q, %v", key, app, got)
+		}
+	}
+	if id, err := l.ParseWorker(l.Worker("w/1")); err != nil || id != "w/1" {
+		t.Errorf("ParseWorker = %q, %v", id, err)
+	}
+	if id, err := l.ParseStatus(l.Status("w/1")); err != nil || id != "w/1" {
+		t.Errorf("ParseStatus = %q, %v", id, err)
+	}
+	if _, err := l.ParseWorker(l.Status("w")); err == nil {
+		t.Error("ParseWorker accepted a status key")
+	}
+}
+
+func TestTopologyValidate(t *testing.T) {
+	bad := Topology{App: "", Standbys: -1, Groups: []Group{{Name: "g", Partitions: 0}, {Name: "g", Partitions: 1}, {Partitions: 1}}}
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("invalid topology accepted")
+	}
+	for _, want := range []string{"app name is empty", "negative", "0 partitions", "listed twice", "empty name"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	good := Topology{App: "a", Groups: []Group{{Name: "g", Partitions: 2}}}
+	if err := good.Validate(); err != nil || len(good.Tasks()) != 2 {
+		t.Errorf("valid topology: %v, %d tasks", err, len(good.Tasks()))
 	}
 }

@@ -20,11 +20,13 @@ const MaxTxnOps = 128
 var ErrNotLeader = errors.New("leadership guard failed: not the leader")
 
 // Update is one task's change: Old is the record as last read or published (nil if the task has
-// no key), New the record to write (nil deletes the task).
+// no key), New the record to write (nil deletes the task). ClearHandoff also deletes the task's
+// released record in the same transaction (a completed, aborted or stale handoff).
 type Update struct {
-	Task TaskKey
-	Old  *Assignment
-	New  *Assignment
+	Task         TaskKey
+	Old          *Assignment
+	New          *Assignment
+	ClearHandoff bool
 }
 
 // Guard fences writes on leadership: a transaction applies only while Key still has
@@ -48,9 +50,9 @@ type Publisher struct {
 }
 
 // Publish applies updates and returns, for each, the revision of the transaction that wrote it
-// (the task's epoch when it started a new one). Whenever New's active differs from Old's (or
-// there is no Old), the record gets a new epoch; otherwise New.Epoch is stored as given (0 also
-// starts a new epoch, e.g. after a restart under the same worker id).
+// (the task's epoch when it started a new one). Whenever New's active or lease differs from
+// Old's (or there is no Old), the record gets a new epoch; otherwise New.Epoch is stored as given
+// (0 also starts a new epoch).
 func (p *Publisher) Publish(ctx context.Context, updates []Update) ([]int64, error) {
 	txns, err := p.plan(updates)
 	if err != nil {
@@ -169,7 +171,7 @@ func (p *Publisher) ops(u Update) ([]clientv3.Op, error) {
 		ops = append(ops, clientv3.OpDelete(p.Layout.Assignment(u.Task)))
 	} else {
 		rec := *u.New
-		if u.Old == nil || u.Old.Active != rec.Active {
+		if u.Old == nil || u.Old.Active != rec.Active || u.Old.Lease != rec.Lease {
 			rec.Epoch = 0
 		}
 		if rec.State == "" {
@@ -190,17 +192,21 @@ func (p *Publisher) ops(u Update) ([]clientv3.Op, error) {
 			ops = append(ops, clientv3.OpDelete(p.Layout.WorkerIndex(w, u.Task)))
 		}
 	}
+	if u.ClearHandoff || u.New == nil {
+		ops = append(ops, clientv3.OpDelete(p.Layout.Handoff(u.Task)))
+	}
 	return ops, nil
 }
 
 // Diff returns the updates that turn old into new (records keyed by task), sorted by task. An
-// unchanged active keeps its epoch from old; a changed one gets a new epoch when published.
+// unchanged active (same worker, same lease) keeps its epoch from old; a changed one gets a new
+// epoch when published.
 func Diff(old, new map[TaskKey]Assignment) []Update {
 	var out []Update
 	for t, n := range new {
 		o, ok := old[t]
 		if ok {
-			if o.Active == n.Active {
+			if o.Active == n.Active && o.Lease == n.Lease {
 				n.Epoch = o.Epoch
 			}
 			if o.Equal(n) {

@@ -14,6 +14,10 @@ type WorkerRecord struct {
 	Zone     string `json:"zone,omitempty"`
 	Version  string `json:"version"`
 	Draining bool   `json:"draining,omitempty"`
+	// Stopped is set by a draining worker right before it revokes its lease: every task it held
+	// has been stopped and committed, so the controller may reassign them at once instead of
+	// waiting for lease expiry + grace.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // TaskState is where a task stands in the handoff state machine.
@@ -22,9 +26,13 @@ type TaskState string
 const (
 	// Stable: the active processes the task; no handoff is under way.
 	Stable TaskState = "stable"
-	// Warming: a warm-up standby is catching up before a planned handoff.
+	// Warming: a warm-up standby is catching up before a planned handoff; the active keeps
+	// processing.
 	Warming TaskState = "warming"
-	// The releasing and released states arrive with the two-phase handoff.
+	// Releasing: the warm-up target has caught up and the active must stop, make its final
+	// commit and write its Handoff record (the "released" step). The target becomes active only
+	// after the controller sees that record.
+	Releasing TaskState = "releasing"
 )
 
 // Assignment is one task's record, at Layout.Assignment and copied to the worker index of every
@@ -35,12 +43,19 @@ const (
 // cannot know its own revision in advance, so a write that starts a new epoch stores 0 and
 // DecodeAssignment resolves it to the key's ModRevision. A later write that keeps the active
 // stores the resolved epoch explicitly.
+//
+// Lease is the etcd lease under which Active holds the task: a worker acts as the task's active
+// only while its own current lease equals it, so a worker that re-registers (new lease) never
+// acts on a task it held before until the controller re-issues it with a new epoch. Start is set
+// when the active took over through a two-phase handoff: where it starts.
 type Assignment struct {
 	Active   string    `json:"active"`
+	Lease    int64     `json:"lease,omitempty"`
 	Epoch    int64     `json:"epoch"`
 	Standbys []string  `json:"standbys,omitempty"`
 	Warmups  []string  `json:"warmups,omitempty"`
 	State    TaskState `json:"state"`
+	Start    *Start    `json:"start,omitempty"`
 }
 
 // Workers lists every worker holding a replica of the task (active, warm-ups, standbys), once.
@@ -56,8 +71,8 @@ func (a Assignment) Workers() []string {
 
 // Equal reports whether two records are the same.
 func (a Assignment) Equal(b Assignment) bool {
-	return a.Active == b.Active && a.Epoch == b.Epoch && a.State == b.State &&
-		slices.Equal(a.Standbys, b.Standbys) && slices.Equal(a.Warmups, b.Warmups)
+	return a.Active == b.Active && a.Lease == b.Lease && a.Epoch == b.Epoch && a.State == b.State &&
+		slices.Equal(a.Standbys, b.Standbys) && slices.Equal(a.Warmups, b.Warmups) && a.Start.Equal(b.Start)
 }
 
 // DecodeAssignment decodes an assignment or worker index value read at modRevision, resolving a
