@@ -33,6 +33,12 @@ type Spec struct {
 	Later string
 	// Setup, if set, mounts the service's own handlers before serve starts listening.
 	Setup func(*Server) error
+	// Serve, if set, replaces the default serve command (listen, InfoService, ready at once):
+	// a service with its own flags, dependencies and readiness implements serve itself on
+	// New and Run. It must log "ready" with the bound address (attribute addr) once ready.
+	Serve func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	// ServeSummary replaces serve's line in the usage when set.
+	ServeSummary string
 	// Commands are the binary's own commands besides serve, version and help, listed by
 	// Usage in this order.
 	Commands []Command
@@ -60,6 +66,9 @@ func Main(ctx context.Context, spec Spec, args []string, stdout, stderr io.Write
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
+		if spec.Serve != nil {
+			return spec.Serve(ctx, rest, stdout, stderr)
+		}
 		return serve(ctx, spec, rest, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
@@ -88,7 +97,11 @@ func Usage(spec Spec) string {
 	fmt.Fprintf(&b, "%s: %s\n\n", spec.Name, spec.Summary)
 	fmt.Fprintf(&b, "Usage:\n  %s <command> [flags]\n\n", spec.Name)
 	fmt.Fprintf(&b, "Commands:\n")
-	fmt.Fprintf(&b, "  serve     serve health, readiness and weir.v1.InfoService on --listen (default %s)\n", spec.DefaultListen)
+	serveSummary := fmt.Sprintf("serve health, readiness and weir.v1.InfoService on --listen (default %s)", spec.DefaultListen)
+	if spec.ServeSummary != "" {
+		serveSummary = spec.ServeSummary
+	}
+	fmt.Fprintf(&b, "  serve     %s\n", serveSummary)
 	fmt.Fprintf(&b, "  version   print the version\n")
 	fmt.Fprintf(&b, "  help      print this help\n")
 	for _, c := range spec.Commands {

@@ -132,6 +132,12 @@ func (p *Process) Logs() string {
 // version, and `serve --listen 127.0.0.1:0` serves GetInfo as service name until its context
 // is cancelled, then exits 0 and closes its port.
 func TestCLI(t *testing.T, run RunFunc, name string) {
+	TestCommands(t, run, name)
+	TestServe(t, run, name)
+}
+
+// TestCommands checks the command line without serving: help, usage errors and version.
+func TestCommands(t *testing.T, run RunFunc, name string) {
 	exec := func(args ...string) (code int, stdout, stderr string) {
 		var out, errb strings.Builder
 		code = run(t.Context(), args, &out, &errb)
@@ -160,7 +166,7 @@ func TestCLI(t *testing.T, run RunFunc, name string) {
 		{"no command", nil, "Usage:"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"unknown serve flag", []string{"serve", "--bogus"}, "flag provided but not defined"},
-		{"bad listen address", []string{"serve", "--listen", "nope"}, "listen address"},
+		{"bad listen address", []string{"serve", "--listen", "nope"}, "listen"},
 		{"extra arguments", []string{"serve", "now"}, "unexpected arguments"},
 	} {
 		t.Run("usage error/"+tc.name, func(t *testing.T) {
@@ -184,8 +190,14 @@ func TestCLI(t *testing.T, run RunFunc, name string) {
 		}
 	})
 
+}
+
+// TestServe checks that `serve --listen 127.0.0.1:0 --instance-id test-1 [extra...]` serves
+// GetInfo as service name, ready, until its context is cancelled, then exits 0 and closes its
+// port. Services that need etcd or Kafka pass their flags in extra.
+func TestServe(t *testing.T, run RunFunc, name string, extra ...string) {
 	t.Run("serve", func(t *testing.T) {
-		p := Start(t, run, "serve", "--listen", "127.0.0.1:0", "--instance-id", "test-1")
+		p := Start(t, run, append([]string{"serve", "--listen", "127.0.0.1:0", "--instance-id", "test-1"}, extra...)...)
 		h1, h2c := HTTP1Client(t), H2CClient(t)
 		base := "http://" + p.Addr
 		for proto, client := range map[string]weirv1connect.InfoServiceClient{

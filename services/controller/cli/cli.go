@@ -8,19 +8,33 @@ import (
 
 	"github.com/weirhq/weir/libs/service"
 	"github.com/weirhq/weir/services/controller/appcmd"
+	"github.com/weirhq/weir/services/controller/records"
+	"github.com/weirhq/weir/services/controller/remote"
 )
 
 // Spec describes the controller binary to service.Main.
 var Spec = service.Spec{
 	Name:          "controller",
-	Summary:       "Weir's control plane; it will validate, plan and apply apps and assign their partitions to workers",
+	Summary:       "Weir's control plane: validates, plans and applies apps, stores their versions in etcd and provisions their topics",
 	DefaultListen: "127.0.0.1:7070",
-	Later: "Not here yet: plan, apply and the other commands that talk to a running controller arrive\n" +
-		"with the controller issue; validate and fmt work offline today. serve answers health,\n" +
-		"readiness and GetInfo only.",
+	ServeSummary:  serveSummary,
+	Serve:         serve,
+	Later: "plan, apply, get, describe, history, rollback, reset and delete talk to a controller\n" +
+		"(--controller or WEIR_CONTROLLER, default " + remote.DefaultController + "); send and tail talk to Kafka;\n" +
+		"validate and fmt work offline. Every command takes --output json.",
 	Commands: []service.Command{
 		{Name: "validate", Summary: appcmd.ValidateSummary, Run: appcmd.Validate},
 		{Name: "fmt", Summary: appcmd.FmtSummary, Run: appcmd.Fmt},
+		{Name: "plan", Summary: remote.PlanSummary, Run: remote.Plan},
+		{Name: "apply", Summary: remote.ApplySummary, Run: remote.Apply},
+		{Name: "get", Summary: remote.GetSummary, Run: remote.Get},
+		{Name: "describe", Summary: remote.DescribeSummary, Run: remote.Describe},
+		{Name: "history", Summary: remote.HistorySummary, Run: remote.History},
+		{Name: "rollback", Summary: remote.RollbackSummary, Run: remote.Rollback},
+		{Name: "reset", Summary: remote.ResetSummary, Run: remote.Reset},
+		{Name: "delete", Summary: remote.DeleteSummary, Run: remote.Delete},
+		{Name: "send", Summary: records.SendSummary, Run: records.Send},
+		{Name: "tail", Summary: records.TailSummary, Run: records.Tail},
 	},
 }
 
