@@ -10,6 +10,7 @@ import (
 	"github.com/weirhq/weir/services/controller/appcmd"
 	"github.com/weirhq/weir/services/controller/records"
 	"github.com/weirhq/weir/services/controller/remote"
+	"github.com/weirhq/weir/services/controller/testcmd"
 )
 
 // Spec describes the controller binary to service.Main.
@@ -35,6 +36,7 @@ var Spec = service.Spec{
 		{Name: "delete", Summary: remote.DeleteSummary, Run: remote.Delete},
 		{Name: "send", Summary: records.SendSummary, Run: records.Send},
 		{Name: "tail", Summary: records.TailSummary, Run: records.Tail},
+		{Name: "test", Summary: testcmd.Summary, Run: testcmd.Run},
 	},
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/service"
+	"github.com/weirhq/weir/services/controller/assigner"
 	"github.com/weirhq/weir/services/controller/leader"
 	"github.com/weirhq/weir/services/controller/server"
 )
@@ -160,10 +161,22 @@ func (n *Node) campaign(ctx context.Context) error {
 		n.lead.setTerm(term)
 		n.log.Info("elected leader", "id", n.cfg.ID, "guard_key", term.Guard().Key, "guard_rev", term.Guard().Rev)
 		n.updateReady()
+		// The leader also runs the assignment loop for as long as it holds the term.
+		actx, stopAssigner := context.WithCancel(ctx)
+		assigned := make(chan error, 1)
+		go func() { assigned <- assigner.Lead(actx, n.etcd, n.assignerConfig(), term) }()
 		select {
 		case <-term.Done():
 			n.log.Warn("leadership lost")
+		case err := <-assigned:
+			if err != nil && ctx.Err() == nil {
+				n.log.Warn("assignment loop ended; giving up leadership", "err", err)
+			}
 		case <-ctx.Done():
+		}
+		stopAssigner()
+		if err := <-assigned; err != nil && ctx.Err() == nil {
+			n.log.Warn("assignment loop", "err", err)
 		}
 		n.lead.setTerm(nil)
 		n.updateReady()
@@ -213,4 +226,15 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// assignerConfig is the assignment loop's configuration: the documented defaults, this
+// controller's id and key layout, and its election TTL.
+func (n *Node) assignerConfig() assigner.Config {
+	cfg := assigner.Defaults()
+	cfg.ID = n.cfg.ID
+	cfg.Layout = n.layout
+	cfg.ElectionTTL = n.cfg.SessionTTL
+	cfg.Logger = n.log
+	return cfg
 }

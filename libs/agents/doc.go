@@ -1,0 +1,27 @@
+// Package agents is the contract between Weir's agent runtime and the code agents run:
+// the records they see, the tables and topics they touch, and Go handlers.
+//
+// An agent is either an HCL pipeline (compiled by package pipeline, with expressions
+// compiled by package expr) or a Go handler registered in a Handlers registry. Both run
+// per record of one task (a partition of a task group) and reach the outside world only
+// through two small interfaces defined here: Tables, the task's tables, and Emitter, the
+// producer of output records. The worker runtime implements them over Pebble and Kafka;
+// package testkit implements them in memory.
+//
+// # Encodings shared with libs/tables and the web service
+//
+// Table keys are the bytes EncodeKey makes of a key value: strings as their UTF-8 bytes,
+// numbers in decimal notation (strconv 'f', -1: "42", "2.5"), bools as "true"/"false",
+// bytes as they are, lists and objects as JSON. Table values are JSON documents: counts and
+// sums are JSON numbers, min/max/last whatever JSON value was folded, collect_set a JSON
+// array in first-seen order, model values JSON objects. Keys starting with byte 0x00 are
+// Weir's own entries (the running count of an avg aggregate lives under
+// 0x00 "avg" 0x00 KEY) and are not part of the table's data.
+//
+// # Headers of emitted records
+//
+// Every record Weir emits carries the dedup headers of docs/GUIDE §2: HeaderTask,
+// HeaderSource, HeaderOffset and HeaderSeq. A downstream Weir task drops a record whose
+// (task, source, offset, seq) it has already seen. Dead letters carry HeaderError,
+// HeaderSourceTopic, HeaderSourcePartition, HeaderSourceOffset and HeaderAgent too.
+package agents

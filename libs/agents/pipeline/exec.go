@@ -1,0 +1,256 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/weirhq/weir/libs/agents"
+	"github.com/weirhq/weir/libs/agents/expr"
+	"github.com/weirhq/weir/libs/config/app"
+	"github.com/weirhq/weir/libs/topics"
+)
+
+// exec is one attempt of one stage on one record.
+type exec struct {
+	task      *Task
+	stage     *stage
+	in        *agents.Record
+	tx        *tx
+	seq       int
+	ctx       context.Context
+	attempt   int
+	eventTime time.Time
+}
+
+func (x *exec) start(d *decoded) error {
+	if h := x.stage.agent.handler; h != nil {
+		rec := d.raw
+		rec.Timestamp = d.Timestamp
+		hc := agents.NewContext(x.ctx, handlerRuntime{x}, x.stage.agent.name, x.task.taskID(x.stage.agent), rec,
+			x.task.logger.With("agent", x.stage.agent.name), x.attempt)
+		return h(hc)
+	}
+	env := d.Env
+	if env.Lookups != nil {
+		env.Lookups = maps.Clone(env.Lookups)
+	}
+	return x.run(x.stage.steps, &env)
+}
+
+// run runs steps on one record; flat_map runs the rest once per element.
+func (x *exec) run(steps []*step, env *expr.Env) error {
+	for i, s := range steps {
+		stop, err := x.step(s, steps[i+1:], env)
+		if err != nil {
+			return fmt.Errorf("%s step at %s: %w", s.kind, s.rng, err)
+		}
+		if stop {
+			return nil
+		}
+	}
+	return nil
+}
+
+// step runs one step; stop ends the record's way through the stage.
+func (x *exec) step(s *step, rest []*step, env *expr.Env) (stop bool, err error) {
+	switch s.kind {
+	case app.StepFilter:
+		ok, err := s.when.EvalBool(env)
+		return !ok, err
+	case app.StepMap:
+		var k, v any
+		if s.key != nil {
+			if k, err = s.key.Eval(env); err != nil {
+				return true, err
+			}
+		}
+		if s.value != nil {
+			if v, err = s.value.Eval(env); err != nil {
+				return true, err
+			}
+		}
+		if s.key != nil {
+			env.Key = k
+		}
+		if s.value != nil {
+			env.Value = v
+		}
+	case app.StepSet:
+		v, err := s.value.Eval(env)
+		if err != nil {
+			return true, err
+		}
+		rec, ok := env.Value.(map[string]any)
+		if !ok {
+			return true, fmt.Errorf("set %q needs a record value, got %s", s.label, describe(env.Value))
+		}
+		rec = maps.Clone(rec)
+		rec[s.label] = v
+		env.Value = rec
+	case app.StepFlatMap:
+		v, err := s.value.Eval(env)
+		if err != nil {
+			return true, err
+		}
+		elems, ok := v.([]any)
+		if !ok && v != nil {
+			return true, fmt.Errorf("flat_map needs a list, got %s", describe(v))
+		}
+		for _, e := range elems {
+			child := *env
+			child.Value = e
+			if child.Lookups != nil {
+				child.Lookups = maps.Clone(child.Lookups)
+			}
+			if err := x.run(rest, &child); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case app.StepGroupBy, app.StepKeyBy:
+		k, err := s.key.Eval(env)
+		if err != nil {
+			return true, err
+		}
+		env.Key = k
+		if s.repartitionTopic != "" {
+			return true, x.repartition(s.repartitionTopic, env)
+		}
+	case app.StepAggregate:
+		return false, x.aggregate(s, env)
+	case app.StepLookup:
+		return false, x.lookup(s, env)
+	case app.StepEmit:
+		return false, x.emit(s, env)
+	default:
+		return true, fmt.Errorf("unknown step kind %q", s.kind)
+	}
+	return false, nil
+}
+
+func (x *exec) lookup(s *step, env *expr.Env) error {
+	k := env.Key
+	if s.key != nil {
+		var err error
+		if k, err = s.key.Eval(env); err != nil {
+			return err
+		}
+	}
+	if env.Lookups == nil {
+		env.Lookups = map[string]any{}
+	}
+	env.Lookups[s.label] = nil
+	if k == nil {
+		return nil
+	}
+	kb, err := agents.EncodeKey(k)
+	if err != nil {
+		return err
+	}
+	t, err := x.tx.table(s.table.Name)
+	if err != nil {
+		return err
+	}
+	b, ok, err := t.Get(kb)
+	if err != nil {
+		return fmt.Errorf("reading table %q: %w", s.table.Name, err)
+	}
+	if ok {
+		v, err := jsonValue(b)
+		if err != nil {
+			return fmt.Errorf("table %q: %w", s.table.Name, err)
+		}
+		env.Lookups[s.label] = v
+	}
+	return nil
+}
+
+func (x *exec) emit(s *step, env *expr.Env) error {
+	k, v := env.Key, env.Value
+	var err error
+	if s.key != nil {
+		if k, err = s.key.Eval(env); err != nil {
+			return err
+		}
+	}
+	if s.value != nil {
+		if v, err = s.value.Eval(env); err != nil {
+			return err
+		}
+	}
+	kb, err := encode(s.to.key, k)
+	if err != nil {
+		return fmt.Errorf("encoding the key for topic %s: %w", s.to.label, err)
+	}
+	vb, err := encode(s.to.value, v)
+	if err != nil {
+		return fmt.Errorf("encoding the value for topic %s: %w", s.to.label, err)
+	}
+	x.send(s.to.kafka, kb, vb, nil)
+	return nil
+}
+
+// repartition sends the re-keyed record to the repartition topic; the stage after it
+// continues there, on the task owning the key.
+func (x *exec) repartition(topic string, env *expr.Env) error {
+	kb, err := agents.EncodeKey(env.Key)
+	if err != nil {
+		return fmt.Errorf("re-keying: %w", err)
+	}
+	vb, err := encodeJSON(envelope{Key: env.Key, Value: env.Value, Lookups: env.Lookups})
+	if err != nil {
+		return fmt.Errorf("re-keying: %w", err)
+	}
+	x.send(topic, kb, vb, nil)
+	return nil
+}
+
+// send queues an output record with the input's headers (Weir's replaced by new dedup
+// headers) and its event time.
+func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
+	headers := make([]topics.Header, 0, len(x.in.Headers)+len(extra)+4)
+	for _, h := range x.in.Headers {
+		if !agents.IsWeirHeader(h.Key) {
+			headers = append(headers, h)
+		}
+	}
+	headers = append(headers, extra...)
+	headers = append(headers, agents.DedupHeaders(x.task.taskID(x.stage.agent), x.in, x.seq)...)
+	x.seq++
+	x.tx.out = append(x.tx.out, agents.Message{Topic: topic, Key: key, Value: value, Headers: headers, Timestamp: x.eventTime})
+}
+
+// handlerRuntime gives a Go handler its tables and topics through the attempt.
+type handlerRuntime struct{ x *exec }
+
+func (h handlerRuntime) Table(name string) (agents.Table, error) { return h.x.tx.Table(name) }
+
+func (h handlerRuntime) Send(topic string, key, value []byte, headers []topics.Header) error {
+	tc := h.x.task.plan.byLabel[topic]
+	if tc == nil {
+		return fmt.Errorf("sending to topic %q: the app has no such topic", topic)
+	}
+	h.x.send(tc.kafka, key, value, headers)
+	return nil
+}
+
+// describe names a value's type for errors.
+func describe(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a bool"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("a %T", v)
+}
