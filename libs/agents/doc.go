@@ -4,9 +4,10 @@
 // An agent is either an HCL pipeline (compiled by package pipeline, with expressions
 // compiled by package expr) or a Go handler registered in a Handlers registry. Both run
 // per record of one task (a partition of a task group) and reach the outside world only
-// through two small interfaces defined here: Tables, the task's tables, and Emitter, the
-// producer of output records. The worker runtime implements them over Pebble and Kafka;
-// package testkit implements them in memory.
+// through small interfaces defined here: Tables, the task's tables; Windows, the task's
+// event-time clock and windowed tables; and Emitter, the producer of output records. The
+// worker runtime implements them over Pebble and Kafka (libs/tables); package testkit
+// implements them in memory.
 //
 // # Encodings shared with libs/tables and the web service
 //
@@ -20,8 +21,12 @@
 //
 // # Headers of emitted records
 //
-// Every record Weir emits carries the dedup headers of docs/GUIDE §2: HeaderTask,
-// HeaderSource, HeaderOffset and HeaderSeq. A downstream Weir task drops a record whose
-// (task, source, offset, seq) it has already seen. Dead letters carry HeaderError,
-// HeaderSourceTopic, HeaderSourcePartition, HeaderSourceOffset and HeaderAgent too.
+// Every record Weir emits for an input record carries the dedup headers of docs/GUIDE §2:
+// HeaderTask, HeaderSource, HeaderOffset and HeaderSeq. A downstream Weir task drops a
+// record whose (task, source, offset, seq) it has already seen. Emissions without an input
+// offset, window closes and timer firings, carry HeaderTask, HeaderIdentity (their content
+// identity: ClosedWindow.Identity, TimerIdentity) and HeaderSeq instead. Window closes and
+// records emitted after a windowed aggregate carry HeaderWindowStart and HeaderWindowEnd.
+// Dead letters carry HeaderError, HeaderSourceTopic, HeaderSourcePartition,
+// HeaderSourceOffset and HeaderAgent too.
 package agents

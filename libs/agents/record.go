@@ -47,8 +47,22 @@ const (
 	HeaderSource = "weir-source"
 	// HeaderOffset is the input record's offset, in decimal.
 	HeaderOffset = "weir-offset"
-	// HeaderSeq numbers the records emitted for one input record, from 0, in decimal.
+	// HeaderSeq numbers the records emitted for one input record (or one content
+	// identity), from 0, in decimal.
 	HeaderSeq = "weir-seq"
+	// HeaderIdentity is the content identity of an emission that has no input offset: a
+	// window close (ClosedWindow.Identity) or a timer firing (TimerIdentity). Such records
+	// carry HeaderTask, HeaderIdentity and HeaderSeq instead of HeaderSource and
+	// HeaderOffset; a consumer drops a repeated (task, identity, seq).
+	HeaderIdentity = "weir-identity"
+)
+
+// Window headers: the window a record is about, in ms since the Unix epoch, in decimal
+// (end exclusive). Set on window closes and on records emitted after an aggregate into a
+// windowed table.
+const (
+	HeaderWindowStart = "weir-window-start"
+	HeaderWindowEnd   = "weir-window-end"
 )
 
 // Dead-letter headers, added to a failed record sent to an agent's dead-letter topic.
@@ -64,8 +78,8 @@ const (
 // propagated from an input record to its outputs.
 func IsWeirHeader(name string) bool {
 	switch name {
-	case HeaderTask, HeaderSource, HeaderOffset, HeaderSeq, HeaderError, HeaderSourceTopic,
-		HeaderSourcePartition, HeaderSourceOffset, HeaderAgent:
+	case HeaderTask, HeaderSource, HeaderOffset, HeaderSeq, HeaderIdentity, HeaderWindowStart, HeaderWindowEnd,
+		HeaderError, HeaderSourceTopic, HeaderSourcePartition, HeaderSourceOffset, HeaderAgent:
 		return true
 	}
 	return false
@@ -79,5 +93,23 @@ func DedupHeaders(task string, in *Record, seq int) []topics.Header {
 		{Key: HeaderSource, Value: []byte(in.Topic + "/" + strconv.Itoa(int(in.Partition)))},
 		{Key: HeaderOffset, Value: strconv.AppendInt(nil, in.Offset, 10)},
 		{Key: HeaderSeq, Value: strconv.AppendInt(nil, int64(seq), 10)},
+	}
+}
+
+// IdentityHeaders returns the dedup headers of the seq-th record task emitted for a
+// content identity (a window close or a timer firing).
+func IdentityHeaders(task, identity string, seq int) []topics.Header {
+	return []topics.Header{
+		{Key: HeaderTask, Value: []byte(task)},
+		{Key: HeaderIdentity, Value: []byte(identity)},
+		{Key: HeaderSeq, Value: strconv.AppendInt(nil, int64(seq), 10)},
+	}
+}
+
+// WindowHeaders returns the window headers of a window [start, end) ms.
+func WindowHeaders(start, end int64) []topics.Header {
+	return []topics.Header{
+		{Key: HeaderWindowStart, Value: strconv.AppendInt(nil, start, 10)},
+		{Key: HeaderWindowEnd, Value: strconv.AppendInt(nil, end, 10)},
 	}
 }

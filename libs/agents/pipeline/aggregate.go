@@ -12,13 +12,10 @@ import (
 // avgCountPrefix prefixes the key under which an avg aggregate keeps its running count.
 const avgCountPrefix = "\x00avg\x00"
 
-// aggregate folds the record into its table under the record's key; the record's value
-// becomes the key's new aggregate.
+// aggregate folds the record into its (plain) table under the record's key; the record's
+// value becomes the key's new aggregate. Windowed tables: see aggregateWindowed.
 func (x *exec) aggregate(s *step, env *expr.Env) error {
 	tbl := s.table
-	if tbl.Window != nil {
-		return fmt.Errorf("aggregate into table %q (%s window): %w", tbl.Name, tbl.Window.Kind, ErrWindowsNotImplemented)
-	}
 	var v any
 	if s.value != nil {
 		var err error

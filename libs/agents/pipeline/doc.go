@@ -20,6 +20,21 @@
 //
 // Aggregates: count, sum, min, max, avg, last and collect_set into partitioned tables
 // (table encoding in package agents). Null values are skipped by sum, min, max, avg and
-// collect_set. Windowed tables are not implemented yet: an aggregate into one fails with
-// ErrWindowsNotImplemented.
+// collect_set.
+//
+// Windowed tables are reached through agents.Windows (TaskConfig.Windows; the runtime
+// registers Plan.WindowedTables with their merge functions). Every record a task decodes
+// first advances the task's stream time to its event time (Windows.Observe), and the
+// windows that closes are emitted to their tables' on_close topics (value: the final
+// aggregate; key: the table key; timestamp: the window start; HeaderIdentity the close's
+// content identity, plus the window headers). An aggregate into a windowed table is
+// deferred to the end of its attempt, then applied once (WindowTable.Update); the steps
+// after it run then, once per window updated (hopping: several), with value the window's
+// new aggregate and the window headers on what they emit, each as an attempt of its own
+// under the agent's policy. A record whose windows are all closed is dropped from the
+// aggregate and counted (TaskMetrics.LateRecords). Task.Tick closes windows of an idle
+// task by wall clock.
+//
+// Timers: Plan.Timers gives their schedules (Timer.Next) and Timers.Fire runs one firing,
+// its emissions identified by (task, timer, scheduled time).
 package pipeline

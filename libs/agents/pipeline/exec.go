@@ -22,13 +22,19 @@ type exec struct {
 	ctx       context.Context
 	attempt   int
 	eventTime time.Time
+	taskID    string
+	// identity, when set, is the content identity of the emissions (a timer firing); they
+	// carry IdentityHeaders instead of the input's DedupHeaders.
+	identity string
+	win      *agents.WindowValue // the window the steps run for, after a windowed aggregate
+	ops      []*windowOp         // windowed aggregates deferred to the attempt's end
 }
 
 func (x *exec) start(d *decoded) error {
 	if h := x.stage.agent.handler; h != nil {
 		rec := d.raw
 		rec.Timestamp = d.Timestamp
-		hc := agents.NewContext(x.ctx, handlerRuntime{x}, x.stage.agent.name, x.task.taskID(x.stage.agent), rec,
+		hc := agents.NewContext(x.ctx, handlerRuntime{x}, x.stage.agent.name, x.taskID, rec,
 			x.task.logger.With("agent", x.stage.agent.name), x.attempt)
 		return h(hc)
 	}
@@ -119,6 +125,9 @@ func (x *exec) step(s *step, rest []*step, env *expr.Env) (stop bool, err error)
 			return true, x.repartition(s.repartitionTopic, env)
 		}
 	case app.StepAggregate:
+		if s.table.Window != nil {
+			return true, x.aggregateWindowed(s, rest, env)
+		}
 		return false, x.aggregate(s, env)
 	case app.StepLookup:
 		return false, x.lookup(s, env)
@@ -147,6 +156,11 @@ func (x *exec) lookup(s *step, env *expr.Env) error {
 	}
 	kb, err := agents.EncodeKey(k)
 	if err != nil {
+		return err
+	}
+	if s.table.Window != nil {
+		v, err := x.lookupWindow(s, kb)
+		env.Lookups[s.label] = v
 		return err
 	}
 	t, err := x.tx.table(s.table.Name)
@@ -208,16 +222,23 @@ func (x *exec) repartition(topic string, env *expr.Env) error {
 }
 
 // send queues an output record with the input's headers (Weir's replaced by new dedup
-// headers) and its event time.
+// headers, and window headers after a windowed aggregate) and its event time.
 func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
-	headers := make([]topics.Header, 0, len(x.in.Headers)+len(extra)+4)
+	headers := make([]topics.Header, 0, len(x.in.Headers)+len(extra)+6)
 	for _, h := range x.in.Headers {
 		if !agents.IsWeirHeader(h.Key) {
 			headers = append(headers, h)
 		}
 	}
 	headers = append(headers, extra...)
-	headers = append(headers, agents.DedupHeaders(x.task.taskID(x.stage.agent), x.in, x.seq)...)
+	if x.win != nil {
+		headers = append(headers, agents.WindowHeaders(x.win.Start, x.win.End)...)
+	}
+	if x.identity != "" {
+		headers = append(headers, agents.IdentityHeaders(x.taskID, x.identity, x.seq)...)
+	} else {
+		headers = append(headers, agents.DedupHeaders(x.taskID, x.in, x.seq)...)
+	}
 	x.seq++
 	x.tx.out = append(x.tx.out, agents.Message{Topic: topic, Key: key, Value: value, Headers: headers, Timestamp: x.eventTime})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/agents/pipeline"
@@ -448,36 +447,5 @@ func TestMissingHandler(t *testing.T) {
 	src := "app \"p\" {}\n\ntopic \"in\" {}\n\nagent \"a\" {\n  from    = topic.in\n  handler = \"h\"\n}\n"
 	if _, err := pipeline.Compile(parse(t, src), nil); err == nil {
 		t.Error("compiling an app without its handler succeeded")
-	}
-}
-
-func TestWindowedAggregateNotImplemented(t *testing.T) {
-	src := `
-app "w" {}
-
-topic "in" {}
-
-table "t" {
-  value   = number
-  default = 0
-  window "tumbling" {
-    size = "1m"
-  }
-}
-
-agent "a" {
-  from = topic.in
-  aggregate "count" {
-    into = table.t
-  }
-}
-`
-	d, err := testkit.New(parse(t, src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.Send(context.Background(), testkit.Input{Topic: "in", Key: "k", Value: 1, Timestamp: time.Now().Format(time.RFC3339)})
-	if !errors.Is(err, pipeline.ErrWindowsNotImplemented) {
-		t.Errorf("err = %v; want ErrWindowsNotImplemented", err)
 	}
 }

@@ -1,8 +1,8 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -15,9 +15,6 @@ import (
 
 type evalContext = *hcl.EvalContext
 
-// ErrWindowsNotImplemented is the error of an aggregate into a windowed table.
-var ErrWindowsNotImplemented = errors.New("windowed aggregation is not implemented yet")
-
 // Plan is an app compiled for execution: immutable, shared by all its tasks.
 type Plan struct {
 	app      *app.App
@@ -27,7 +24,11 @@ type Plan struct {
 	agents   []*agent
 	globals  map[string]*app.Table // Kafka topic → the global table it feeds
 	tables   map[string]*app.Table
-	internal map[string]int // repartition topic → its partition count
+	internal map[string]int    // repartition topic → its partition count
+	windowed map[string]bool   // windowed tables
+	windowFn map[string]string // windowed table → the aggregate function folding into it
+	groupOf  map[string]string // partitioned table → its task group
+	timers   map[string]*Timer
 }
 
 type agent struct {
@@ -61,7 +62,8 @@ func Compile(a *app.App, handlers agents.Handlers) (*Plan, error) {
 	p := &Plan{
 		app: a, byKafka: map[string]*topicCodec{}, byLabel: map[string]*topicCodec{},
 		routes: map[string][]*stage{}, globals: map[string]*app.Table{}, tables: map[string]*app.Table{},
-		internal: map[string]int{},
+		internal: map[string]int{}, windowed: map[string]bool{}, windowFn: map[string]string{}, groupOf: map[string]string{},
+		timers: map[string]*Timer{},
 	}
 	ctx := a.EvalContext()
 	models := map[string]*topics.RecordSchema{}
@@ -78,6 +80,9 @@ func Compile(a *app.App, handlers agents.Handlers) (*Plan, error) {
 	}
 	for _, t := range a.Tables {
 		p.tables[t.Name] = t
+		if t.Window != nil {
+			p.windowed[t.Name] = true
+		}
 		if t.Global {
 			if src := p.byLabel[t.Source.Name]; src != nil {
 				p.globals[src.kafka] = t
@@ -92,6 +97,9 @@ func Compile(a *app.App, handlers agents.Handlers) (*Plan, error) {
 		for _, r := range g.RepartitionTopics {
 			p.internal[r] = g.Partitions
 		}
+		for _, t := range g.Tables {
+			p.groupOf[t] = g.Name
+		}
 	}
 	for _, g := range a.Agents { // sorted by name
 		ag, err := p.compileAgent(g, groupOf[g.Name], handlers, ctx)
@@ -99,6 +107,11 @@ func Compile(a *app.App, handlers agents.Handlers) (*Plan, error) {
 			return nil, fmt.Errorf("compiling agent %s: %w", g.Name, err)
 		}
 		p.agents = append(p.agents, ag)
+	}
+	for _, tm := range a.Timers {
+		if err := p.compileTimer(tm, handlers, ctx); err != nil {
+			return nil, fmt.Errorf("compiling timer %s: %w", tm.Name, err)
+		}
 	}
 	return p, nil
 }
@@ -182,6 +195,13 @@ func (p *Plan) compileStep(s *app.Step, ctx evalContext) (*step, error) {
 	switch s.Kind {
 	case app.StepAggregate:
 		cs.table = p.tables[s.Into.Name]
+		if cs.table != nil && cs.table.Window != nil {
+			if fn, ok := p.windowFn[cs.table.Name]; ok && fn != s.Label {
+				return nil, fmt.Errorf("aggregate step at %s: windowed table %q is folded with both %q and %q; a windowed table takes one aggregate function",
+					s.DeclRange, cs.table.Name, fn, s.Label)
+			}
+			p.windowFn[cs.table.Name] = s.Label
+		}
 	case app.StepLookup:
 		cs.table = p.tables[s.Table.Name]
 	case app.StepEmit:
@@ -203,6 +223,18 @@ func (p *Plan) App() *app.App { return p.app }
 
 // Reads reports whether an agent reads the Kafka topic.
 func (p *Plan) Reads(topic string) bool { return len(p.routes[topic]) > 0 }
+
+// GroupsReading returns the task groups with an agent reading the Kafka topic, by name.
+func (p *Plan) GroupsReading(topic string) []string {
+	var out []string
+	for _, st := range p.routes[topic] {
+		if !slices.Contains(out, st.agent.group) {
+			out = append(out, st.agent.group)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // GlobalTable returns the global table the Kafka topic feeds, or nil.
 func (p *Plan) GlobalTable(topic string) *app.Table { return p.globals[topic] }

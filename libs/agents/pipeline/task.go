@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -37,6 +38,12 @@ type TaskConfig struct {
 	Partition int32
 	Tables    agents.Tables
 	Emitter   agents.Emitter
+	// Windows is the task's event-time clock and windowed tables; required when the
+	// task's group has windowed tables (Plan.WindowedTables).
+	Windows agents.Windows
+	// IdleAfter is how long a task must see no record before Tick closes its windows by
+	// wall clock; 0: DefaultIdleAfter.
+	IdleAfter time.Duration
 	Sleep     Sleeper      // nil: Sleep
 	Logger    *slog.Logger // nil: discard
 }
@@ -47,6 +54,7 @@ type Task struct {
 	cfg    TaskConfig
 	known  map[string]bool
 	logger *slog.Logger
+	stats  taskCounters
 }
 
 // NewTask returns the task for cfg.
@@ -56,6 +64,15 @@ func (p *Plan) NewTask(cfg TaskConfig) (*Task, error) {
 	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = Sleep
+	}
+	if cfg.IdleAfter == 0 {
+		cfg.IdleAfter = DefaultIdleAfter
+	}
+	if cfg.IdleAfter < 0 {
+		return nil, fmt.Errorf("creating a task: idle time must be positive, got %s", cfg.IdleAfter)
+	}
+	if cfg.Windows == nil && len(p.WindowedTables(cfg.Group)) > 0 {
+		return nil, fmt.Errorf("creating a task of group %q: its windowed tables need TaskConfig.Windows", cfg.Group)
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -109,29 +126,58 @@ func (t *Task) taskID(ag *agent) string {
 }
 
 func (t *Task) processStage(ctx context.Context, st *stage, rec *agents.Record, seq *int) error {
-	ag := st.agent
 	in, err := t.decode(st, rec)
 	if err != nil {
 		// Decoding fails the same way every time: no retries.
 		return t.fail(ctx, st, rec, fmt.Errorf("decoding: %w", err), seq)
 	}
+	if ms := in.Timestamp.UnixMilli(); t.cfg.Windows != nil && (ms < -maxEventTime || ms > maxEventTime) {
+		// A bad event time is the record's problem (its policy applies), not the task's.
+		return t.fail(ctx, st, rec, fmt.Errorf("decoding: event time %s is out of range", in.Timestamp), seq)
+	}
+	if err := t.observe(in.Timestamp); err != nil {
+		return fmt.Errorf("agent %s: %s/%d@%d: %w", st.agent.name, rec.Topic, rec.Partition, rec.Offset, err)
+	}
+	return t.attempt(ctx, st, rec, in.Timestamp, seq, func(x *exec) error { return x.start(in) })
+}
+
+// attempt runs body on rec under the agent's error policy: each try in a fresh exec whose
+// table writes and records are applied only when it succeeds. Updates of windowed tables
+// the try deferred are applied then too, and the steps after each windowed aggregate run
+// as continuations, one per updated window, each an attempt of its own: a window update
+// is applied once, and a failure after it retries only what follows it.
+func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, eventTime time.Time, seq *int, body func(*exec) error) error {
+	ag := st.agent
 	p := ag.policy
 	backoff := p.Backoff.Std()
-	for attempt := 0; ; attempt++ {
-		x := &exec{task: t, stage: st, in: rec, tx: newTx(t.cfg.Tables, t.known), seq: *seq, ctx: ctx, attempt: attempt, eventTime: in.Timestamp}
-		err = x.safely(func() error { return x.start(in) })
+	var err error
+	for try := 0; ; try++ {
+		x := t.newExec(ctx, st, rec, eventTime, *seq, try)
+		err = x.safely(func() error { return body(x) })
+		var conts []continuation
+		if err == nil {
+			conts, err = x.applyWindows()
+		}
+		if fatal := (*fatalError)(nil); errors.As(err, &fatal) {
+			return fmt.Errorf("agent %s: %s/%d@%d: %w", ag.name, rec.Topic, rec.Partition, rec.Offset, fatal.err)
+		}
 		if err == nil {
 			if err := x.tx.commit(t.cfg.Emitter); err != nil {
 				return fmt.Errorf("agent %s: committing %s/%d@%d: %w", ag.name, rec.Topic, rec.Partition, rec.Offset, err)
 			}
 			*seq = x.seq
+			for _, c := range conts {
+				if err := t.attempt(ctx, st, rec, eventTime, seq, c.run); err != nil {
+					return err
+				}
+			}
 			return nil
 		}
-		if attempt >= p.Retries || ctx.Err() != nil {
+		if try >= p.Retries || ctx.Err() != nil {
 			break
 		}
 		t.logger.Warn("agent failed on a record; retrying", "agent", ag.name, "topic", rec.Topic, "offset", rec.Offset,
-			"attempt", attempt+1, "backoff", backoff, "error", err)
+			"attempt", try+1, "backoff", backoff, "error", err)
 		if serr := t.cfg.Sleep(ctx, backoff); serr != nil {
 			return fmt.Errorf("agent %s: waiting to retry: %w", ag.name, serr)
 		}
@@ -139,6 +185,18 @@ func (t *Task) processStage(ctx context.Context, st *stage, rec *agents.Record, 
 	}
 	return t.fail(ctx, st, rec, err, seq)
 }
+
+func (t *Task) newExec(ctx context.Context, st *stage, rec *agents.Record, eventTime time.Time, seq, try int) *exec {
+	return &exec{task: t, stage: st, in: rec, tx: newTx(t.cfg.Tables, t.known, t.plan.windowed), seq: seq, ctx: ctx,
+		attempt: try, eventTime: eventTime, taskID: t.taskID(st.agent)}
+}
+
+// fatalError is an error the agent's policy may not handle: the task must stop and
+// restart from its last commit (a window update was applied and a later one failed).
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
 
 // fail applies the agent's policy to a record it failed on.
 func (t *Task) fail(_ context.Context, st *stage, rec *agents.Record, cause error, seq *int) error {

@@ -11,14 +11,15 @@ import (
 // tx holds one attempt's table writes and emitted records until the attempt succeeds.
 // Reads see the attempt's own writes.
 type tx struct {
-	base   agents.Tables
-	known  map[string]bool // the app's tables
-	tables map[string]*txTable
-	out    []agents.Message
+	base     agents.Tables
+	known    map[string]bool // the app's tables
+	windowed map[string]bool // the app's windowed tables, reached through agents.Windows only
+	tables   map[string]*txTable
+	out      []agents.Message
 }
 
-func newTx(base agents.Tables, known map[string]bool) *tx {
-	return &tx{base: base, known: known, tables: map[string]*txTable{}}
+func newTx(base agents.Tables, known, windowed map[string]bool) *tx {
+	return &tx{base: base, known: known, windowed: windowed, tables: map[string]*txTable{}}
 }
 
 // Table returns the overlay of the table called name.
@@ -30,6 +31,9 @@ func (x *tx) table(name string) (*txTable, error) {
 	}
 	if !x.known[name] {
 		return nil, fmt.Errorf("opening table %q: the app has no such table", name)
+	}
+	if x.windowed[name] {
+		return nil, fmt.Errorf("opening table %q: it is windowed: only aggregate and lookup steps reach it", name)
 	}
 	if x.base == nil {
 		return nil, fmt.Errorf("opening table %q: the task has no tables", name)

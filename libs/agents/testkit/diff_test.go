@@ -30,3 +30,20 @@ func TestReadInputsSkipsCommentsAndBlanks(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestReadInputsTimersAndTicks(t *testing.T) {
+	in, err := ReadInputs(strings.NewReader(`{"timer":"report","at":"2026-01-01T00:00:00Z"}` + "\n" + `{"tick":"2026-01-01T00:00:00Z"}` + "\n"))
+	if err != nil || len(in) != 2 || in[0].Timer != "report" || in[1].Tick == "" {
+		t.Fatalf("inputs = %+v, %v", in, err)
+	}
+	for line, want := range map[string]string{
+		`{"timer":"report"}`:                      `needs "at"`,
+		`{"topic":"t","timer":"report","at":"x"}`: "give one of",
+		`{"tick":"x","value":1}`:                  "belong to records",
+		`{"topic":"t","at":"x"}`:                  `"at" belongs to timer lines`,
+	} {
+		if _, err := ReadInputs(strings.NewReader(line)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v; want %q", line, err, want)
+		}
+	}
+}

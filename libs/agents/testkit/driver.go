@@ -11,16 +11,24 @@ import (
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/agents/pipeline"
 	"github.com/weirhq/weir/libs/config/app"
+	"github.com/weirhq/weir/libs/tables"
 	"github.com/weirhq/weir/libs/topics"
 )
 
-// Input is one record sent into the app.
+// Input is one line of a test's input: a record sent into the app (Topic set), a timer
+// firing (Timer and At) or a wall-clock tick (Tick).
 type Input struct {
-	Topic     string            `json:"topic"`
-	Key       any               `json:"key"`
-	Value     any               `json:"value"`
+	Topic     string            `json:"topic,omitempty"`
+	Key       any               `json:"key,omitempty"`
+	Value     any               `json:"value,omitempty"`
 	Timestamp string            `json:"timestamp,omitempty"`
 	Headers   map[string]string `json:"headers,omitempty"`
+	// Timer fires the app's timer of that name for the scheduled time At (RFC 3339).
+	Timer string `json:"timer,omitempty"`
+	At    string `json:"at,omitempty"`
+	// Tick (RFC 3339) is a wall-clock tick of every task: windows of a task idle for the
+	// idle time (WithIdleAfter) close as the worker's ticks would close them.
+	Tick string `json:"tick,omitempty"`
 }
 
 // Output is one record an agent emitted to one of the app's topics.
@@ -45,6 +53,7 @@ type config struct {
 	partitions int
 	handlers   agents.Handlers
 	logger     *slog.Logger
+	idleAfter  time.Duration
 }
 
 // WithPartitions gives every topic (and so every task group) n partitions instead of the
@@ -54,6 +63,10 @@ func WithPartitions(n int) Option { return func(c *config) { c.partitions = n } 
 // WithHandlers registers the Go handlers the app's agents use.
 func WithHandlers(h agents.Handlers) Option { return func(c *config) { c.handlers = h } }
 
+// WithIdleAfter sets how long a task sees no record before a Tick closes its windows by
+// wall clock (default pipeline.DefaultIdleAfter).
+func WithIdleAfter(d time.Duration) Option { return func(c *config) { c.idleAfter = d } }
+
 // WithLogger sets the logger of agents and handlers (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
@@ -61,7 +74,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 type Driver struct {
 	cfg     config
 	plan    *pipeline.Plan
-	tasks   map[int32]*pipeline.Task
+	tasks   map[taskKey]*pipeline.Task
+	windows map[taskKey]*memWindows
+	timers  *pipeline.Timers
 	tables  map[string]map[int32]*memTable
 	logs    map[string]map[int32]int64 // next offset per topic partition
 	emitted []Record                   // records emitted to the app's topics, in emission order
@@ -82,7 +97,10 @@ func New(a *app.App, opts ...Option) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a test driver: %w", err)
 	}
-	return &Driver{cfg: cfg, plan: plan, tasks: map[int32]*pipeline.Task{},
+	if cfg.idleAfter < 0 {
+		return nil, fmt.Errorf("creating a test driver: idle time must be positive, got %s", cfg.idleAfter)
+	}
+	return &Driver{cfg: cfg, plan: plan, tasks: map[taskKey]*pipeline.Task{}, windows: map[taskKey]*memWindows{},
 		tables: map[string]map[int32]*memTable{}, logs: map[string]map[int32]int64{}}, nil
 }
 
@@ -118,25 +136,59 @@ func (d *Driver) table(name string, partition int32) *memTable {
 	return t
 }
 
-func (d *Driver) task(partition int32) (*pipeline.Task, error) {
-	if t := d.tasks[partition]; t != nil {
+// taskKey names a task: a partition of a task group.
+type taskKey struct {
+	group     string
+	partition int32
+}
+
+func (d *Driver) task(group string, partition int32) (*pipeline.Task, error) {
+	k := taskKey{group, partition}
+	if t := d.tasks[k]; t != nil {
 		return t, nil
 	}
-	t, err := d.plan.NewTask(pipeline.TaskConfig{
+	cfg := pipeline.TaskConfig{
+		Group:     group,
 		Partition: partition,
 		Tables:    partitionTables{d: d, partition: partition},
 		Emitter:   agents.EmitterFunc(d.enqueue),
+		IdleAfter: d.cfg.idleAfter,
 		Sleep: func(_ context.Context, w time.Duration) error {
 			d.waits = append(d.waits, w)
 			return nil
 		},
 		Logger: d.cfg.logger,
-	})
+	}
+	if wts := d.plan.WindowedTables(group); len(wts) > 0 {
+		ws := newMemWindows(fmt.Sprintf("%s/%d", d.changelog(group), partition))
+		for _, wt := range wts {
+			spec, err := tables.SpecFromConfig(wt.Table.Window, wt.Merge)
+			if err != nil {
+				return nil, fmt.Errorf("windowed table %s: %w", wt.Table.Name, err)
+			}
+			if err := ws.register(wt.Table.Name, spec); err != nil {
+				return nil, err
+			}
+		}
+		d.windows[k] = ws
+		cfg.Windows = ws
+	}
+	t, err := d.plan.NewTask(cfg)
 	if err != nil {
 		return nil, err
 	}
-	d.tasks[partition] = t
+	d.tasks[k] = t
 	return t, nil
+}
+
+// changelog is a task group's changelog topic, which close identities name.
+func (d *Driver) changelog(group string) string {
+	for _, g := range d.plan.App().TaskGroups() {
+		if g.Name == group {
+			return g.Changelog
+		}
+	}
+	return group
 }
 
 // resolve returns the Kafka name of a topic given by its name in the app or in Kafka.
@@ -152,8 +204,23 @@ func (d *Driver) resolve(topic string) (string, error) {
 	return "", fmt.Errorf("unknown topic %q", topic)
 }
 
-// Send produces one record and processes it and everything it causes.
+// Send feeds one input: it produces a record and processes it and everything it causes,
+// fires a timer (Input.Timer) or ticks the wall clock (Input.Tick).
 func (d *Driver) Send(ctx context.Context, in Input) error {
+	switch {
+	case in.Timer != "":
+		at, err := parseTime("at", in.At)
+		if err != nil {
+			return fmt.Errorf("firing timer %s: %w", in.Timer, err)
+		}
+		return d.Fire(ctx, in.Timer, at)
+	case in.Tick != "":
+		now, err := parseTime("tick", in.Tick)
+		if err != nil {
+			return fmt.Errorf("ticking: %w", err)
+		}
+		return d.Tick(ctx, now)
+	}
 	topic, err := d.resolve(in.Topic)
 	if err != nil {
 		return fmt.Errorf("sending a record: %w", err)
@@ -178,6 +245,22 @@ func (d *Driver) Send(ctx context.Context, in Input) error {
 	if err := d.dispatch(ctx, rec); err != nil {
 		return err
 	}
+	return d.drain(ctx)
+}
+
+func parseTime(what, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fmt.Errorf("no %s time", what)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q is not RFC 3339", what, s)
+	}
+	return t, nil
+}
+
+// drain processes the records emitted to topics agents read, in emission order.
+func (d *Driver) drain(ctx context.Context) error {
 	for len(d.queue) > 0 {
 		next := d.queue[0]
 		d.queue = d.queue[1:]
@@ -186,6 +269,52 @@ func (d *Driver) Send(ctx context.Context, in Input) error {
 		}
 	}
 	return nil
+}
+
+// Fire runs the timer called name for the scheduled time at, as the worker running it
+// would, and processes what it emits. The test driver is one worker ("testkit"), so an
+// every_worker timer fires once.
+func (d *Driver) Fire(ctx context.Context, name string, at time.Time) error {
+	if d.timers == nil {
+		ts, err := d.plan.NewTimers(pipeline.TimerConfig{Worker: "testkit", Tables: globalTables{d},
+			Emitter: agents.EmitterFunc(d.enqueue), Logger: d.cfg.logger})
+		if err != nil {
+			return err
+		}
+		d.timers = ts
+	}
+	if err := d.timers.Fire(ctx, name, at); err != nil {
+		return err
+	}
+	return d.drain(ctx)
+}
+
+// Tick is a wall-clock tick at now for every task (in group, then partition order): a
+// task idle for the idle time closes its windows by wall clock. As on a worker, idleness
+// starts at the first tick after a task's last record, so it takes two ticks to close.
+func (d *Driver) Tick(ctx context.Context, now time.Time) error {
+	keys := slices.SortedFunc(mapKeysOf(d.tasks), func(a, b taskKey) int {
+		if c := strings.Compare(a.group, b.group); c != 0 {
+			return c
+		}
+		return int(a.partition) - int(b.partition)
+	})
+	for _, k := range keys {
+		if err := d.tasks[k].Tick(now); err != nil {
+			return err
+		}
+	}
+	return d.drain(ctx)
+}
+
+func mapKeysOf[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
 }
 
 // place gives a record its partition and offset.
@@ -229,14 +358,16 @@ func (d *Driver) dispatch(ctx context.Context, rec Record) error {
 			_ = t.Set(k, v)
 		}
 	}
-	if !d.plan.Reads(rec.Topic) {
-		return nil
+	for _, g := range d.plan.GroupsReading(rec.Topic) {
+		t, err := d.task(g, rec.Partition)
+		if err != nil {
+			return err
+		}
+		if err := t.Process(ctx, in); err != nil {
+			return err
+		}
 	}
-	t, err := d.task(rec.Partition)
-	if err != nil {
-		return err
-	}
-	return t.Process(ctx, in)
+	return nil
 }
 
 // Records returns the records emitted to the app's topics, in output order (see Outputs).
@@ -320,3 +451,64 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 
 // Plan returns the compiled app.
 func (d *Driver) Plan() *pipeline.Plan { return d.plan }
+
+// Window is one window of a windowed table, decoded.
+type Window struct {
+	Start, End time.Time
+	Value      any
+}
+
+// WindowRange returns the windows of key in a windowed table whose start is in [from,
+// to], by start, from the task owning the key (closed windows included until they
+// expire).
+func (d *Driver) WindowRange(table string, key any, from, to time.Time) ([]Window, error) {
+	kb, err := agents.EncodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	t := d.plan.App().Table(table)
+	if t == nil || t.Window == nil {
+		return nil, fmt.Errorf("reading windows: %q is not a windowed table of the app", table)
+	}
+	group := ""
+	for _, g := range d.plan.App().TaskGroups() {
+		if slices.Contains(g.Tables, table) {
+			group = g.Name
+		}
+	}
+	n := d.cfg.partitions
+	if n == 0 {
+		n = d.groupPartitions(table)
+	}
+	ws := d.windows[taskKey{group, topics.KeyPartition(kb, n)}]
+	if ws == nil {
+		return nil, nil
+	}
+	wt, err := ws.Table(table)
+	if err != nil {
+		return nil, err
+	}
+	wins, err := wt.Range(kb, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Window, 0, len(wins))
+	for _, w := range wins {
+		v, err := d.plan.WindowResult(table, w.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Window{Start: time.UnixMilli(w.Start).UTC(), End: time.UnixMilli(w.End).UTC(), Value: v})
+	}
+	return out, nil
+}
+
+// LateRecords returns how many records were dropped from windowed aggregates because all
+// their windows were closed, over every task.
+func (d *Driver) LateRecords() int64 {
+	var n int64
+	for _, t := range d.tasks {
+		n += t.Metrics().LateRecords
+	}
+	return n
+}

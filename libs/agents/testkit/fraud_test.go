@@ -3,7 +3,10 @@ package testkit_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/agents/testkit"
@@ -86,21 +89,75 @@ func TestFraudHandler(t *testing.T) {
 	testkit.Expect(t, want, testkit.Run(t, a, inputs, testkit.WithHandlers(h), testkit.WithPartitions(1)))
 }
 
-// TestPaymentsNeedWindows documents that examples/fraud's track_spend agent, which
-// aggregates into a windowed table, cannot run yet: payments stop the task.
-func TestPaymentsNeedWindows(t *testing.T) {
-	a, diags := app.ParseFiles([]string{"../../../examples/fraud/app.hcl"}, app.Options{})
+// TestFraudApp runs the whole of examples/fraud on its fixture: payments through the
+// lookup against the global table, the hopping-window spend per account, the Go handler
+// with its retries and dead letters, and the report timer.
+func TestFraudApp(t *testing.T) {
+	const dir = "../../../examples/fraud"
+	a, diags := app.ParseFiles([]string{dir + "/app.hcl"}, app.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	h := agents.Handlers{}
-	_ = h.Register("score_payment", scorePayment)
+	if err := h.Register("score_payment", scorePayment); err != nil {
+		t.Fatal(err)
+	}
+	inputs := readFixture(t, dir+"/testdata/payments.in.jsonl", testkit.ReadInputs)
+	want := readFixture(t, dir+"/testdata/payments.out.jsonl", testkit.ReadOutputs)
 	d, err := testkit.New(a, testkit.WithHandlers(h))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.Send(t.Context(), testkit.Input{Topic: "payments", Key: "acc-1", Value: map[string]any{"id": "p", "account": "acc-1", "amount": 10}})
-	if err == nil {
-		t.Fatal("a payment went through track_spend's windowed aggregate")
+	for i, in := range inputs {
+		if err := d.Send(t.Context(), in); err != nil {
+			t.Fatalf("input %d: %v", i+1, err)
+		}
 	}
+	got, err := d.Outputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Expect(t, want, got)
+	if w := fmt.Sprint(d.Retries()); w != "[200ms 400ms 800ms]" {
+		t.Errorf("retry waits = %s; want the policy's 200ms doubling, three times", w)
+	}
+
+	// spend_per_day: one-day windows every hour; acc-1's two payments share the 24
+	// windows that contain both.
+	day := func(s string) time.Time {
+		t, _ := time.Parse(time.RFC3339, s)
+		return t
+	}
+	wins, err := d.WindowRange("spend_per_day", "acc-1", day("2025-12-31T00:00:00Z"), day("2026-01-02T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wins) != 24 {
+		t.Fatalf("acc-1 has %d windows; want 24", len(wins))
+	}
+	for _, w := range wins {
+		if w.Value != 1200.0 || w.End.Sub(w.Start) != 24*time.Hour {
+			t.Errorf("window %s–%s = %v; want 1200 over a day", w.Start, w.End, w.Value)
+		}
+	}
+	if first := wins[0].Start.Format(time.RFC3339); first != "2025-12-31T11:00:00Z" {
+		t.Errorf("first window starts %s; want 2025-12-31T11:00:00Z", first)
+	}
+	if n := d.LateRecords(); n != 0 {
+		t.Errorf("late records = %d", n)
+	}
+}
+
+func readFixture[T any](t *testing.T, path string, read func(io.Reader) ([]T, error)) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, err := read(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
 }

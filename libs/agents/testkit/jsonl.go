@@ -19,8 +19,23 @@ func ReadInputs(r io.Reader) ([]Input, error) {
 		if err := dec.Decode(&in); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
-		if in.Topic == "" {
-			return fmt.Errorf("line %d: no topic", n)
+		kinds := 0
+		for _, set := range []bool{in.Topic != "", in.Timer != "", in.Tick != ""} {
+			if set {
+				kinds++
+			}
+		}
+		switch {
+		case kinds == 0:
+			return fmt.Errorf("line %d: no topic (or timer, or tick)", n)
+		case kinds > 1:
+			return fmt.Errorf("line %d: give one of topic, timer and tick", n)
+		case in.Timer != "" && in.At == "":
+			return fmt.Errorf("line %d: timer %q needs \"at\": the scheduled time", n, in.Timer)
+		case in.Topic == "" && (in.Key != nil || in.Value != nil || in.Timestamp != "" || in.Headers != nil):
+			return fmt.Errorf("line %d: key, value, timestamp and headers belong to records (with a topic)", n)
+		case in.Timer == "" && in.At != "":
+			return fmt.Errorf("line %d: \"at\" belongs to timer lines", n)
 		}
 		out = append(out, in)
 		return nil

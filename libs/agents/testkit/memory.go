@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -55,4 +56,14 @@ type partitionTables struct {
 
 func (p partitionTables) Table(name string) (agents.Table, error) {
 	return p.d.table(name, p.partition), nil
+}
+
+// globalTables are the tables a timer reaches: the global ones only.
+type globalTables struct{ d *Driver }
+
+func (g globalTables) Table(name string) (agents.Table, error) {
+	if t := g.d.plan.App().Table(name); t == nil || !t.Global {
+		return nil, fmt.Errorf("opening table %q: a timer reaches global tables only", name)
+	}
+	return g.d.table(name, -1), nil
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/weirhq/weir/libs/cluster"
 	"slices"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ func (t Topic) Internal() bool { return t.Role != RoleDeclared }
 func DeadLetterTopic(appName string) string { return "weir." + appName + ".dead-letters" }
 
 // ConsumerGroup is the Kafka consumer group an app's workers commit their input offsets to.
-func ConsumerGroup(appName string) string { return "weir." + appName }
+func ConsumerGroup(appName string) string { return cluster.ConsumerGroup(appName) }
 
 // Topics returns every topic a validated app needs, sorted by name: its declared topics, its
 // internal topics (changelogs with the commit protocol's settings, repartition topics) and

@@ -1,22 +1,39 @@
-// Package cli is the command line of Weir's worker binary, kept out of package main so
-// that tests can run it in-process.
+// Package cli is the command line of Weir's worker binary, kept out of package main so that
+// tests can run it in-process and so that a user's own worker binary, with Go handlers
+// compiled in, can reuse it: see Main.
 package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
+	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/service"
+	"github.com/weirhq/weir/services/worker/node"
 )
 
-// Spec describes the worker binary to service.Main.
-var Spec = service.Spec{
-	Name:          "worker",
-	Summary:       "runs Weir apps; it will run their agents and tables on the partitions the controller assigns",
-	DefaultListen: "127.0.0.1:7071",
-	Later: "Not here yet: running agents and tables on assigned partitions arrives with the worker\n" +
-		"issues. For now serve answers health, readiness and GetInfo only.",
+// spec describes the worker binary to service.Main; handlers are the Go handlers compiled in.
+func spec(handlers agents.Handlers) service.Spec {
+	return service.Spec{
+		Name:          "worker",
+		Summary:       "runs the agents and tables of Weir apps on the partitions the controller assigns",
+		DefaultListen: node.DefaultListen,
+		ServeSummary:  "run a worker: register in etcd, run assigned tasks, serve health and metrics on --listen (default " + node.DefaultListen + ")",
+		Serve: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			return serve(ctx, handlers, args, stdout, stderr)
+		},
+	}
 }
+
+// Spec describes the stock worker binary (no Go handlers).
+var Spec = spec(nil)
 
 // Run runs the command line with args (without the program name) and returns the exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
@@ -26,4 +43,57 @@ func Run(args []string, stdout, stderr io.Writer) int {
 // RunContext is Run with a context: serve stops when ctx is done.
 func RunContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return service.Main(ctx, Spec, args, stdout, stderr)
+}
+
+// Main is the entry point of a user's own worker binary: it runs the worker command line
+// with the given Go handlers compiled in, and exits.
+//
+//	func main() {
+//		cli.Main(agents.Handlers{"score_payment": scorePayment})
+//	}
+func Main(handlers agents.Handlers) {
+	os.Exit(service.Main(context.Background(), spec(handlers), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func serve(ctx context.Context, handlers agents.Handlers, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("worker serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flags := node.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return service.ExitOK
+		}
+		return service.ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "worker serve: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return service.ExitUsage
+	}
+	cfg, err := flags.Load(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "worker serve: invalid configuration:\n%v\n", err)
+		return service.ExitUsage
+	}
+	if flags.PrintConfig() {
+		cfg.Service.Print(stdout)
+		node.PrintWorkerSettings(stdout, cfg)
+		return service.ExitOK
+	}
+	log := cfg.Service.Logger()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// A second signal exits at once instead of waiting for the drain.
+	go func() {
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		log.Warn("second signal: exiting without finishing the drain")
+		os.Exit(service.ExitError)
+	}()
+	if err := node.Run(ctx, cfg, handlers, log); err != nil {
+		log.Error("worker failed", "err", err)
+		return service.ExitError
+	}
+	return service.ExitOK
 }

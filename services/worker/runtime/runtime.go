@@ -1,0 +1,178 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/weirhq/weir/libs/agents"
+	"github.com/weirhq/weir/libs/cluster"
+	"github.com/weirhq/weir/libs/tables"
+	"github.com/weirhq/weir/libs/topics"
+	"github.com/weirhq/weir/services/worker/tasks"
+)
+
+// Config configures a Runtime.
+type Config struct {
+	WorkerID string
+	Store    *tables.Store
+	Kafka    topics.ClientConfig
+	Etcd     *clientv3.Client
+	Layout   cluster.Layout
+	// Handlers are the Go handlers compiled into this worker binary.
+	Handlers agents.Handlers
+	// A commit happens every CommitInterval (100 ms), or after CommitRecords records
+	// (10 000), or when CommitBytes of table changes are pending (1 MiB), whichever is first.
+	CommitInterval time.Duration
+	CommitRecords  int
+	CommitBytes    int
+	// IdleMarker is how often an idle active still appends a small marker (1 s).
+	IdleMarker time.Duration
+	Logger     *slog.Logger
+}
+
+func (c *Config) withDefaults() {
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = 100 * time.Millisecond
+	}
+	if c.CommitRecords <= 0 {
+		c.CommitRecords = 10000
+	}
+	if c.CommitBytes <= 0 {
+		c.CommitBytes = 1 << 20
+	}
+	if c.IdleMarker <= 0 {
+		c.IdleMarker = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Runtime is the worker's tasks.Body. Its methods are safe for concurrent use by the
+// membership's task manager (one goroutine per replica).
+type Runtime struct {
+	cfg      Config
+	log      *slog.Logger
+	producer *topics.Producer
+	admin    *topics.Admin
+	kafka    tables.Kafka
+	apps     *appCache
+
+	mu       sync.Mutex
+	released map[cluster.TaskKey]cluster.Checkpoint
+	status   map[cluster.TaskKey]TaskStatus
+}
+
+var _ tasks.Body = (*Runtime)(nil)
+
+// New returns a runtime; Close releases its Kafka clients.
+func New(cfg Config) (*Runtime, error) {
+	cfg.withDefaults()
+	var errs []error
+	if cfg.WorkerID == "" {
+		errs = append(errs, errors.New("worker id is empty"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("no table store"))
+	}
+	if cfg.Etcd == nil {
+		errs = append(errs, errors.New("no etcd client"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("creating the worker runtime: %w", err)
+	}
+	p, err := topics.NewProducer(topics.ProducerConfig{ClientConfig: cfg.Kafka})
+	if err != nil {
+		return nil, fmt.Errorf("creating the worker runtime: %w", err)
+	}
+	a, err := topics.NewAdmin(cfg.Kafka)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("creating the worker runtime: %w", err)
+	}
+	return &Runtime{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "runtime"),
+		producer: p,
+		admin:    a,
+		kafka:    tables.Kafka{Producer: p, Admin: a, Consumer: topics.ConsumerConfig{ClientConfig: cfg.Kafka, Logger: cfg.Logger}},
+		apps:     newAppCache(cfg.Etcd, cfg.Layout, cfg.Handlers),
+		released: map[cluster.TaskKey]cluster.Checkpoint{},
+		status:   map[cluster.TaskKey]TaskStatus{},
+	}, nil
+}
+
+// Close flushes and closes the runtime's producer.
+func (rt *Runtime) Close() error { return rt.producer.Close() }
+
+// Run runs one replica until ctx ends or it fails.
+func (rt *Runtime) Run(ctx context.Context, r tasks.Replica) error {
+	defer rt.clearStatus(r.Task)
+	switch r.Role {
+	case cluster.RoleActive:
+		return rt.runActive(ctx, r)
+	case cluster.RoleStandby, cluster.RoleWarmup:
+		return rt.runStandby(ctx, r)
+	}
+	return fmt.Errorf("running task %s: unknown role %q", r.Task, r.Role)
+}
+
+// Release returns the checkpoint the active's Run left when it stopped for a handoff: its
+// final commit's input positions and changelog end.
+func (rt *Runtime) Release(_ context.Context, r tasks.Replica) (cluster.Checkpoint, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	cp, ok := rt.released[r.Task]
+	if !ok {
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: no final commit was made (the task failed or lost its lease)", r.Task)
+	}
+	delete(rt.released, r.Task)
+	return cp, nil
+}
+
+func (rt *Runtime) setReleased(t cluster.TaskKey, cp cluster.Checkpoint) {
+	rt.mu.Lock()
+	rt.released[t] = cp
+	rt.mu.Unlock()
+}
+
+// TaskStatus is what the runtime knows of one replica, for stats and queries.
+type TaskStatus struct {
+	Task      cluster.TaskKey
+	Role      cluster.Role
+	State     cluster.ReplicaState
+	Epoch     int64
+	Lag       int64
+	Processed int64
+	Version   int64 // app version the task runs
+	Changelog string
+}
+
+// Status lists the replicas this worker runs.
+func (rt *Runtime) Status() []TaskStatus {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make([]TaskStatus, 0, len(rt.status))
+	for _, s := range rt.status {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (rt *Runtime) setStatus(s TaskStatus) {
+	rt.mu.Lock()
+	rt.status[s.Task] = s
+	rt.mu.Unlock()
+}
+
+func (rt *Runtime) clearStatus(t cluster.TaskKey) {
+	rt.mu.Lock()
+	delete(rt.status, t)
+	rt.mu.Unlock()
+}
