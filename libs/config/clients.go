@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -54,16 +55,19 @@ func (s Service) EtcdClient() (clientv3.Config, error) {
 }
 
 // Logger returns a slog logger writing to stderr at the configured level and format.
-func (s Service) Logger() *slog.Logger {
+func (s Service) Logger() *slog.Logger { return s.LoggerTo(os.Stderr) }
+
+// LoggerTo returns a slog logger writing to w at the configured level and format.
+func (s Service) LoggerTo(w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(s.Log.Level)); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if s.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func (t TLS) config() (*tls.Config, error) {

@@ -48,6 +48,7 @@ type Server struct {
 	started atomic.Pointer[time.Time] // set when Run starts serving
 	running atomic.Bool               // guards against a second Run
 	metrics *prometheus.Registry
+	served  serviceNames // names reflected and reported by grpchealth
 }
 
 // New checks cfg, reporting every problem at once, and returns a server with the common
@@ -64,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 		health: grpchealth.NewStaticChecker(),
 	}
 	s.metrics = newMetrics(s)
+	s.served.add(weirv1connect.InfoServiceName, grpchealth.HealthV1ServiceName)
 	s.SetReady(false)
 
 	s.mux.Handle("GET /metrics", s.metricsHandler())
@@ -73,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
 	s.mux.Handle(weirv1connect.NewInfoServiceHandler(infoHandler{s}))
 	s.mux.Handle(grpchealth.NewHandler(s.health))
-	reflector := grpcreflect.NewStaticReflector(weirv1connect.InfoServiceName, grpchealth.HealthV1ServiceName)
+	reflector := grpcreflect.NewReflector(&s.served)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	return s, nil
@@ -93,8 +95,11 @@ func (s *Server) SetReady(ready bool) {
 	if ready {
 		status = grpchealth.StatusServing
 	}
-	for _, name := range []string{"", weirv1connect.InfoServiceName} {
-		s.health.SetStatus(name, status)
+	s.health.SetStatus("", status)
+	for _, name := range s.served.Names() {
+		if name != grpchealth.HealthV1ServiceName {
+			s.health.SetStatus(name, status)
+		}
 	}
 }
 

@@ -7,15 +7,16 @@ import (
 	"io"
 
 	"github.com/weirhq/weir/libs/service"
+	"github.com/weirhq/weir/services/web/node"
 )
 
 // Spec describes the web binary to service.Main.
 var Spec = service.Spec{
 	Name:          "web",
-	Summary:       "Weir's web front end; it will serve the web UI and its HTTP API",
-	DefaultListen: "127.0.0.1:7072",
-	Later: "Not here yet: the web UI and its API arrive with the web issues. For now serve answers\n" +
-		"health, readiness and GetInfo only.",
+	Summary:       "Weir's web front end: the dashboard, the query API routed to the workers owning each key, and cluster health",
+	DefaultListen: node.DefaultListen,
+	ServeSummary:  serveSummary,
+	Serve:         serve,
 }
 
 // Run runs the command line with args (without the program name) and returns the exit code.

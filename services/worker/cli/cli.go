@@ -79,7 +79,7 @@ func serve(ctx context.Context, handlers agents.Handlers, args []string, stdout,
 		node.PrintWorkerSettings(stdout, cfg)
 		return service.ExitOK
 	}
-	log := cfg.Service.Logger()
+	log := cfg.Service.LoggerTo(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A second signal exits at once instead of waiting for the drain.

@@ -83,7 +83,7 @@ func Run(ctx context.Context, cfg Config, handlers agents.Handlers, log *slog.Lo
 		select {
 		case <-m.Ready():
 			srv.SetReady(true)
-			log.Info("worker ready", "id", cfg.ID, "addr", addr, "data_dir", cfg.dataDir())
+			log.Info("ready", "service", "worker", "addr", addr, "id", cfg.ID, "data_dir", cfg.dataDir())
 		case <-ctx.Done():
 		}
 	})

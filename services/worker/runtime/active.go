@@ -59,6 +59,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	if !r.Alive() {
 		return errLeaseLost
 	}
+	rt.closeParked(r.Task) // an earlier run that stopped without being released
 	task, err := tables.OpenTask(ctx, rt.cfg.Store, rt.kafka, tables.TaskConfig{
 		Topic:         g.Changelog,
 		Partition:     part,
@@ -70,7 +71,12 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	if err != nil {
 		return fmt.Errorf("opening task %s: %w", r.Task, err)
 	}
-	defer task.Close()
+	parked := false
+	defer func() {
+		if !parked {
+			task.Close()
+		}
+	}()
 	if r.Start != nil && task.EndOffset() < r.Start.ChangelogEnd {
 		return fmt.Errorf("task %s: changelog ends at %d, before the released end %d", r.Task, task.EndOffset(), r.Start.ChangelogEnd)
 	}
@@ -111,16 +117,13 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	r.Report(cluster.Running, 0)
 
 	err = a.loop(ctx)
-	if ctx.Err() != nil && r.Alive() {
-		// Stopped from outside (a handoff, a drain, a shutdown): make the final commit with a
-		// context of its own, and leave the checkpoint for Release.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if cerr := a.commit(fctx, true); cerr != nil {
-			return fmt.Errorf("final commit of task %s: %w", r.Task, cerr)
-		}
-		rt.setReleased(r.Task, a.checkpoint())
-		log.Info("task stopped after its final commit", "changelog_end", task.EndOffset(), "processed", a.processed)
+	if ctx.Err() != nil {
+		// Stopped from outside (a handoff, a drain, a shutdown): keep the task open so that
+		// Release can make the final commit; a later run of the task closes it otherwise.
+		stopConsumer()
+		parked = true
+		rt.park(r.Task, a)
+		log.Info("task stopped; waiting for release", "processed", a.processed)
 		return nil
 	}
 	if errors.Is(err, errNewVersion) {

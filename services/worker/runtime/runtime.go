@@ -64,9 +64,9 @@ type Runtime struct {
 	kafka    tables.Kafka
 	apps     *appCache
 
-	mu       sync.Mutex
-	released map[cluster.TaskKey]cluster.Checkpoint
-	status   map[cluster.TaskKey]TaskStatus
+	mu     sync.Mutex
+	parked map[cluster.TaskKey]*active // stopped actives awaiting Release
+	status map[cluster.TaskKey]TaskStatus
 }
 
 var _ tasks.Body = (*Runtime)(nil)
@@ -103,13 +103,22 @@ func New(cfg Config) (*Runtime, error) {
 		admin:    a,
 		kafka:    tables.Kafka{Producer: p, Admin: a, Consumer: topics.ConsumerConfig{ClientConfig: cfg.Kafka, Logger: cfg.Logger}},
 		apps:     newAppCache(cfg.Etcd, cfg.Layout, cfg.Handlers),
-		released: map[cluster.TaskKey]cluster.Checkpoint{},
+		parked:   map[cluster.TaskKey]*active{},
 		status:   map[cluster.TaskKey]TaskStatus{},
 	}, nil
 }
 
-// Close flushes and closes the runtime's producer.
-func (rt *Runtime) Close() error { return rt.producer.Close() }
+// Close closes parked tasks and flushes and closes the runtime's producer.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	parked := rt.parked
+	rt.parked = map[cluster.TaskKey]*active{}
+	rt.mu.Unlock()
+	for _, a := range parked {
+		a.task.Close()
+	}
+	return rt.producer.Close()
+}
 
 // Run runs one replica until ctx ends or it fails.
 func (rt *Runtime) Run(ctx context.Context, r tasks.Replica) error {
@@ -123,23 +132,46 @@ func (rt *Runtime) Run(ctx context.Context, r tasks.Replica) error {
 	return fmt.Errorf("running task %s: unknown role %q", r.Task, r.Role)
 }
 
-// Release returns the checkpoint the active's Run left when it stopped for a handoff: its
-// final commit's input positions and changelog end.
-func (rt *Runtime) Release(_ context.Context, r tasks.Replica) (cluster.Checkpoint, error) {
+// Release makes the final commit of an active whose Run stopped for a handoff (or a drain)
+// and returns where the next active starts: the input positions and the changelog end.
+func (rt *Runtime) Release(ctx context.Context, r tasks.Replica) (cluster.Checkpoint, error) {
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	cp, ok := rt.released[r.Task]
+	a, ok := rt.parked[r.Task]
+	delete(rt.parked, r.Task)
+	rt.mu.Unlock()
 	if !ok {
-		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: no final commit was made (the task failed or lost its lease)", r.Task)
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: it is not stopped here (it failed or never ran)", r.Task)
 	}
-	delete(rt.released, r.Task)
+	defer a.task.Close()
+	a.r = r
+	if err := a.commit(ctx, true); err != nil {
+		return cluster.Checkpoint{}, fmt.Errorf("final commit of task %s: %w", r.Task, err)
+	}
+	cp := a.checkpoint()
+	a.log.Info("task released after its final commit", "changelog_end", cp.ChangelogEnd, "processed", a.processed)
 	return cp, nil
 }
 
-func (rt *Runtime) setReleased(t cluster.TaskKey, cp cluster.Checkpoint) {
+// park keeps a stopped active's state until Release or a later run of the task.
+func (rt *Runtime) park(t cluster.TaskKey, a *active) {
 	rt.mu.Lock()
-	rt.released[t] = cp
+	prev := rt.parked[t]
+	rt.parked[t] = a
 	rt.mu.Unlock()
+	if prev != nil {
+		prev.task.Close()
+	}
+}
+
+// closeParked drops a parked active that will not be released.
+func (rt *Runtime) closeParked(t cluster.TaskKey) {
+	rt.mu.Lock()
+	a := rt.parked[t]
+	delete(rt.parked, t)
+	rt.mu.Unlock()
+	if a != nil {
+		a.task.Close()
+	}
 }
 
 // TaskStatus is what the runtime knows of one replica, for stats and queries.
