@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks for, and where it can installs, what Weir's build and tests need:
-# Go 1.26+, Java 17+ and Maven (for the real Kafka broker fetched from Maven Central), and the
-# broker's jars themselves. etcd needs nothing: the weir-dev tool embeds the real etcd server.
+# Go 1.26+, Java 17+ and Maven (for the real Kafka broker fetched from Maven Central), the
+# broker's jars themselves, and Chromium for the dashboard's browser test. etcd needs nothing:
+# the weir-dev tool embeds the real etcd server.
 # Installs with apt-get only when running as root on Debian/Ubuntu; otherwise says what to do.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -43,6 +44,19 @@ fi
 if [ ! -f "$KAFKA_HOME/.complete" ] && ! command -v mvn >/dev/null; then
   apt_install maven || true
   command -v mvn >/dev/null || problems+=("Maven is required once, to fetch the Kafka broker from Maven Central (Debian: apt-get install maven)")
+fi
+
+# Chromium for the dashboard's browser test (Debian's package; the test looks for
+# /usr/bin/chromium or $WEIR_CHROMIUM).
+if ! command -v chromium >/dev/null && [ -z "${WEIR_CHROMIUM:-}" ]; then
+  apt_install chromium fonts-dejavu-core || true
+  if ! command -v chromium >/dev/null; then
+    if [ "${CI:-}" = true ]; then
+      problems+=("Chromium is required for the browser test under CI (Debian: apt-get install chromium fonts-dejavu-core)")
+    else
+      say "note: Chromium not found; the browser test will be skipped (Debian: apt-get install chromium fonts-dejavu-core)"
+    fi
+  fi
 fi
 
 if [ ${#problems[@]} -gt 0 ]; then
