@@ -12,8 +12,10 @@ import (
 
 	"connectrpc.com/connect"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	weirv1 "github.com/weirhq/weir/gen/weir/v1"
+	"github.com/weirhq/weir/gen/weir/v1/weirv1connect"
 	"github.com/weirhq/weir/integration/harness"
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/service/servicetest"
@@ -106,8 +108,8 @@ func TestWorkerWordCount(t *testing.T) {
 	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{Source: ex.Source, Author: "test"})); err != nil {
 		t.Fatal(err)
 	}
-	env.startWorker(t, "w1")
-	env.startWorker(t, "w2")
+	w1 := env.startWorker(t, "w1")
+	w2 := env.startWorker(t, "w2")
 	as := env.waitAssigned(t, ctx, ex.App, 2)
 	t.Logf("%d tasks assigned over 2 workers", len(as.Tasks))
 
@@ -150,6 +152,36 @@ func TestWorkerWordCount(t *testing.T) {
 	for w, n := range want {
 		if next[w] != n {
 			t.Errorf("word %q: count %d, want %d", w, next[w], n)
+		}
+	}
+	// The table is readable from its owner over the worker's TableService (committed state);
+	// the other worker refuses and names the owner.
+	qctx, qcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer qcancel()
+	for {
+		var found, refused int
+		var got float64
+		for _, w := range []*servicetest.Process{w1, w2} {
+			c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.Addr, connect.WithProtoJSON())
+			res, err := c.Get(ctx, connect.NewRequest(&weirv1.TableGetRequest{App: ex.App, Table: "word_counts",
+				Key: &weirv1.TableKey{Value: structpb.NewStringValue("the")}}))
+			switch {
+			case err == nil && res.Msg.Found:
+				found++
+				got = res.Msg.Value.GetNumberValue()
+			case connect.CodeOf(err) == connect.CodeFailedPrecondition:
+				refused++
+			case err != nil:
+				t.Fatalf("TableService.Get on %s: %v", w.Addr, err)
+			}
+		}
+		if found == 1 && refused == 1 && int(got) == want["the"] {
+			break
+		}
+		select {
+		case <-qctx.Done():
+			t.Fatalf("table query: found %d, refused %d, value %v (want %d)", found, refused, got, want["the"])
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	// The workers commit the app's consumer group (memberless), so Kafka's tools see no lag.

@@ -15,6 +15,7 @@ import (
 	"github.com/weirhq/weir/libs/tables"
 	"github.com/weirhq/weir/services/worker/membership"
 	"github.com/weirhq/weir/services/worker/runtime"
+	"github.com/weirhq/weir/services/worker/tableservice"
 )
 
 // Run runs a worker until ctx ends: on cancellation (SIGTERM) it drains — its tasks are handed
@@ -44,14 +45,30 @@ func Run(ctx context.Context, cfg Config, handlers agents.Handlers, log *slog.Lo
 	}
 	defer store.Close()
 	layout := cluster.Layout{Prefix: cfg.EtcdPrefix}
+	var ts *tableservice.Service
 	rt, err := runtime.New(runtime.Config{
 		WorkerID: cfg.ID, Store: store, Kafka: kcfg, Etcd: cli, Layout: layout, Handlers: handlers,
 		CommitInterval: cfg.CommitInterval, Logger: log,
+		OnAppVersion: func(v cluster.AppVersion) {
+			if c, err := v.Catalog(); err == nil {
+				ts.PutApp(c)
+			} else {
+				log.Warn("table service: reading the app's tables", "app", v.App, "err", err)
+			}
+		},
 	})
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+	// Table queries (TableService) and live figures (WorkerService) for the web service.
+	ts, err = tableservice.New(tableservice.Config{
+		Worker: cfg.ID, Store: store, Owns: rt.Owns, Stats: stats(rt), Etcd: cli, Layout: layout, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ts.Mount(srv)
 
 	// Serve health first: the advertised address is the bound one unless set.
 	sctx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
@@ -95,4 +112,15 @@ func Run(ctx context.Context, cfg Config, handlers agents.Handlers, log *slog.Lo
 		log.Warn("server stopped", "err", serr)
 	}
 	return err
+}
+
+// stats reports the runtime's replicas to the web service.
+func stats(rt *runtime.Runtime) tableservice.StatsFunc {
+	return func(context.Context) (tableservice.Stats, error) {
+		var out tableservice.Stats
+		for _, s := range rt.Status() {
+			out.Tasks = append(out.Tasks, tableservice.TaskStats{Task: s.Task, Role: s.Role, State: s.State, Epoch: s.Epoch, Lag: s.Lag})
+		}
+		return out, nil
+	}
 }

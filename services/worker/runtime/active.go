@@ -41,6 +41,7 @@ type active struct {
 	lastCommit  time.Time // last commit or marker
 	lastOffsets time.Time // last consumer-group offset commit
 	lastVersion time.Time // last check for a new app version
+	released    bool      // set by Release: no more status reports
 }
 
 func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
@@ -219,6 +220,9 @@ func (a *active) commit(ctx context.Context, force bool) error {
 }
 
 func (a *active) report() {
+	if a.released {
+		return
+	}
 	var lag int64
 	for _, as := range a.consumer.Assignments() {
 		lag += as.Lag()

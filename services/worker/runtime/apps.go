@@ -18,6 +18,7 @@ type appCache struct {
 	etcd     *clientv3.Client
 	layout   cluster.Layout
 	handlers agents.Handlers
+	onApp    func(cluster.AppVersion)
 
 	mu    sync.Mutex
 	plans map[string]compiled // by app name: the newest version compiled
@@ -28,8 +29,8 @@ type compiled struct {
 	plan    *pipeline.Plan
 }
 
-func newAppCache(etcd *clientv3.Client, l cluster.Layout, h agents.Handlers) *appCache {
-	return &appCache{etcd: etcd, layout: l, handlers: h, plans: map[string]compiled{}}
+func newAppCache(etcd *clientv3.Client, l cluster.Layout, h agents.Handlers, onApp func(cluster.AppVersion)) *appCache {
+	return &appCache{etcd: etcd, layout: l, handlers: h, onApp: onApp, plans: map[string]compiled{}}
 }
 
 // current returns the app's current version number.
@@ -80,6 +81,9 @@ func (c *appCache) plan(ctx context.Context, name string) (*pipeline.Plan, int64
 	c.mu.Lock()
 	c.plans[name] = compiled{version: v.Version, plan: p}
 	c.mu.Unlock()
+	if c.onApp != nil {
+		c.onApp(*v)
+	}
 	return p, v.Version, nil
 }
 

@@ -33,7 +33,10 @@ type Config struct {
 	CommitBytes    int
 	// IdleMarker is how often an idle active still appends a small marker (1 s).
 	IdleMarker time.Duration
-	Logger     *slog.Logger
+	// OnAppVersion, if set, is called with each app version the worker starts running (the
+	// table service learns the app's tables from it).
+	OnAppVersion func(cluster.AppVersion)
+	Logger       *slog.Logger
 }
 
 func (c *Config) withDefaults() {
@@ -102,7 +105,7 @@ func New(cfg Config) (*Runtime, error) {
 		producer: p,
 		admin:    a,
 		kafka:    tables.Kafka{Producer: p, Admin: a, Consumer: topics.ConsumerConfig{ClientConfig: cfg.Kafka, Logger: cfg.Logger}},
-		apps:     newAppCache(cfg.Etcd, cfg.Layout, cfg.Handlers),
+		apps:     newAppCache(cfg.Etcd, cfg.Layout, cfg.Handlers, cfg.OnAppVersion),
 		parked:   map[cluster.TaskKey]*active{},
 		status:   map[cluster.TaskKey]TaskStatus{},
 	}, nil
@@ -144,6 +147,7 @@ func (rt *Runtime) Release(ctx context.Context, r tasks.Replica) (cluster.Checkp
 	}
 	defer a.task.Close()
 	a.r = r
+	a.released = true // the final commit reports nothing: the replica is on its way out
 	if err := a.commit(ctx, true); err != nil {
 		return cluster.Checkpoint{}, fmt.Errorf("final commit of task %s: %w", r.Task, err)
 	}
@@ -207,4 +211,16 @@ func (rt *Runtime) clearStatus(t cluster.TaskKey) {
 	rt.mu.Lock()
 	delete(rt.status, t)
 	rt.mu.Unlock()
+}
+
+// Owns reports whether this worker holds the task's replica in a state that can answer
+// reads: an active once restored and running, a standby or warm-up once following.
+func (rt *Runtime) Owns(app, group string, partition int) (cluster.Role, int64, int64, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	s, ok := rt.status[cluster.TaskKey{App: app, Group: group, Partition: partition}]
+	if !ok || (s.State != cluster.Running && s.State != cluster.Following) {
+		return "", 0, 0, false
+	}
+	return s.Role, s.Epoch, max(s.Lag, 0), true
 }
