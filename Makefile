@@ -11,7 +11,7 @@ SERVICES := controller worker web
 INTEGRATION_PKGS ?= $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 GOTESTFLAGS ?=
 
-.PHONY: help build test test-unit test-integration check generate generate-check demo bench bench-io bench-assign bench-restore \
+.PHONY: help build test test-unit test-integration check generate generate-check demo demo-io bench bench-io bench-assign bench-restore \
         kafka-up kafka-down etcd-up etcd-down deps clean fuzz
 
 help: ## list the targets
@@ -51,7 +51,10 @@ generate: ## regenerate protobuf/Connect code from proto/
 generate-check: ## fail if committed generated code differs from what the generator makes (skipped when protoc is absent)
 	@tools/generate.sh --check
 
-demo: deps build ## word count over a real local Kafka broker through libs/topics (the full demo arrives later)
+demo: build ## zero setup: embedded etcd + in-process dev broker, controller, 2 workers, web, page views (Ctrl-C stops)
+	@$(GO) run ./examples/demo
+
+demo-io: deps build ## word count over a real local Kafka broker through libs/topics only
 	@$(STACK) $(GO) run ./examples/iodemo
 
 bench: bench-io bench-assign bench-restore ## run every benchmark (bench-*)
