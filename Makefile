@@ -11,7 +11,7 @@ SERVICES := controller worker web
 INTEGRATION_PKGS ?= $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 GOTESTFLAGS ?=
 
-.PHONY: help build test test-unit test-integration check generate generate-check demo demo-io bench bench-io bench-assign bench-restore \
+.PHONY: help build test test-unit test-integration test-kill check generate generate-check demo demo-io bench bench-io bench-assign bench-restore \
         kafka-up kafka-down etcd-up etcd-down deps clean fuzz
 
 help: ## list the targets
@@ -64,6 +64,10 @@ bench-io: deps ## producer/consumer throughput and partition add/remove stall vs
 
 bench-assign: ## assignment of 10 000 partitions to 1 000 workers: compute and etcd write times
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-assign
+
+test-kill: deps ## crash test: 1M records, 5 kill -9s and a pause of workers; exact tables (WEIR_KILL_RECORDS, WEIR_KILL_COUNT)
+	@$(STACK) env WEIR_KILL_RECORDS=$${WEIR_KILL_RECORDS:-1000000} WEIR_KILL_COUNT=$${WEIR_KILL_COUNT:-5} \
+		$(GO) test -tags integration -count=1 -timeout 30m -run TestKillExactState -v ./integration/
 
 bench-restore: deps ## restore of a 1M-key table from its changelog: restore_rps, rss_mb
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-restore
