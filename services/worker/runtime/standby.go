@@ -27,8 +27,9 @@ func (rt *Runtime) runStandby(ctx context.Context, r tasks.Replica) error {
 		return fmt.Errorf("opening standby of %s: %w", r.Task, err)
 	}
 	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(sctx) }()
+	var runErr error
+	done := make(chan struct{}) // closed when Run has returned (runErr set): waited on by the loop and the defer alike
+	go func() { runErr = s.Run(sctx); close(done) }()
 	defer func() { stop(); <-done }()
 
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -44,8 +45,8 @@ func (rt *Runtime) runStandby(ctx context.Context, r tasks.Replica) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-done:
-			if err != nil {
+		case <-done:
+			if err := runErr; err != nil {
 				return fmt.Errorf("standby of %s: %w", r.Task, err)
 			}
 			return nil
