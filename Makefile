@@ -11,7 +11,7 @@ SERVICES := controller worker web
 INTEGRATION_PKGS ?= $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 GOTESTFLAGS ?=
 
-.PHONY: help build test test-unit test-integration test-kill check generate generate-check demo demo-io bench bench-io bench-assign bench-restore \
+.PHONY: help build test test-unit test-integration test-kill check generate generate-check demo demo-io bench bench-io bench-assign bench-restore bench-agents \
         kafka-up kafka-down etcd-up etcd-down deps clean fuzz
 
 help: ## list the targets
@@ -57,7 +57,7 @@ demo: build ## zero setup: embedded etcd + in-process dev broker, controller, 2 
 demo-io: deps build ## word count over a real local Kafka broker through libs/topics only
 	@$(STACK) $(GO) run ./examples/iodemo
 
-bench: bench-io bench-assign bench-restore ## run every benchmark (bench-*)
+bench: bench-io bench-assign bench-restore bench-agents ## run every benchmark (bench-*)
 
 bench-io: deps ## producer/consumer throughput and partition add/remove stall vs the broker's own perf tools
 	@$(STACK) $(LOCAL)/bench-io.sh
@@ -68,6 +68,9 @@ bench-assign: ## assignment of 10 000 partitions to 1 000 workers: compute and e
 test-kill: deps ## crash test: 1M records, 5 kill -9s and a pause of workers; exact tables (WEIR_KILL_RECORDS, WEIR_KILL_COUNT)
 	@$(STACK) env WEIR_KILL_RECORDS=$${WEIR_KILL_RECORDS:-1000000} WEIR_KILL_COUNT=$${WEIR_KILL_COUNT:-5} \
 		$(GO) test -tags integration -count=1 -timeout 30m -run TestKillExactState -v ./integration/
+
+bench-agents: deps ## agents on 1M 100-byte JSON records: raw loop vs stateless vs stateful agent on one worker (median of 3)
+	@$(STACK) $(GO) run ./integration/bench/cmd/bench-agents
 
 bench-restore: deps ## restore of a 1M-key table from its changelog: restore_rps, rss_mb
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-restore

@@ -1,0 +1,59 @@
+// Command bench-agents measures agent throughput against the broker in KAFKA_BROKERS and the
+// etcd in ETCD_ENDPOINTS: a raw consume → JSON → filter/map → produce loop, a stateless HCL
+// agent and a count-by-key HCL agent on one worker process.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/weirhq/weir/integration/bench"
+	"github.com/weirhq/weir/libs/topics"
+)
+
+func main() {
+	cfg := bench.AgentsConfig{}
+	flag.IntVar(&cfg.Records, "records", 1_000_000, "input records (about 100-byte JSON values)")
+	flag.IntVar(&cfg.Runs, "runs", 3, "runs per variant; the median is printed")
+	flag.StringVar(&cfg.WorkerBin, "worker", "", "services/worker binary (built into a temporary directory when empty)")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the raw loop's runs to this file")
+	flag.Parse()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-agents:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg bench.AgentsConfig) error {
+	cfg.Client = topics.ClientConfig{Brokers: topics.ParseBrokers(os.Getenv("KAFKA_BROKERS")), ClientID: "weir-bench"}
+	cfg.EtcdEndpoints = topics.ParseBrokers(os.Getenv("ETCD_ENDPOINTS"))
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.ID = strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
+	dir, err := os.MkdirTemp("", "weir-bench-agents-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	if cfg.WorkerBin == "" {
+		cfg.WorkerBin = filepath.Join(dir, "worker")
+		build := exec.Command("go", "build", "-o", cfg.WorkerBin, "./services/worker")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building the worker: %w", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
+	defer cancel()
+	return bench.RunAgents(ctx, cfg, os.Stdout)
+}
