@@ -59,6 +59,12 @@ if ! command -v chromium >/dev/null && [ -z "${WEIR_CHROMIUM:-}" ]; then
   fi
 fi
 
+# curl: the demo test runs the curl command `make demo` prints.
+if ! command -v curl >/dev/null; then
+  apt_install curl || true
+  command -v curl >/dev/null || problems+=("curl is required by the demo test (Debian: apt-get install curl)")
+fi
+
 if [ ${#problems[@]} -gt 0 ]; then
   for p in "${problems[@]}"; do echo "ensure-deps: $p" >&2; done
   exit 1
