@@ -38,23 +38,38 @@ func (a *Admin) ListOffsets(ctx context.Context, topics ...string) (map[TopicPar
 			req.Topics[t] = append(req.Topics[t], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
 		}
 	}
-	res, err := a.client.ListOffsets(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("listing offsets of %v: %w", topics, err)
-	}
-	out := map[TopicPartition]OffsetRange{}
-	var errs []error
-	for t, parts := range res.Topics {
-		for _, p := range parts {
-			tp := TopicPartition{t, int32(p.Partition)}
-			if p.Error != nil {
-				errs = append(errs, fmt.Errorf("listing offsets of %s: %w", tp, p.Error))
-				continue
-			}
-			out[tp] = OffsetRange{Start: p.FirstOffset, End: p.LastOffset}
+	// Right after a topic is created (or a leader moves) the broker may answer
+	// NOT_LEADER_OR_FOLLOWER or LEADER_NOT_AVAILABLE for a moment: retry those briefly.
+	for attempt := 0; ; attempt++ {
+		res, err := a.client.ListOffsets(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("listing offsets of %v: %w", topics, err)
 		}
+		out := map[TopicPartition]OffsetRange{}
+		var errs []error
+		retry := false
+		for t, parts := range res.Topics {
+			for _, p := range parts {
+				tp := TopicPartition{t, int32(p.Partition)}
+				if p.Error != nil {
+					retry = retry || leaderMoving(p.Error)
+					errs = append(errs, fmt.Errorf("listing offsets of %s: %w", tp, p.Error))
+					continue
+				}
+				out[tp] = OffsetRange{Start: p.FirstOffset, End: p.LastOffset}
+			}
+		}
+		if !retry || attempt >= 30 || ctx.Err() != nil {
+			return out, errors.Join(errs...)
+		}
+		sleepCtx(ctx, 100*time.Millisecond)
 	}
-	return out, errors.Join(errs...)
+}
+
+// leaderMoving reports errors that mean a partition's leader is not known yet or just moved.
+func leaderMoving(err error) bool {
+	return errors.Is(err, kafka.NotLeaderForPartition) || errors.Is(err, kafka.LeaderNotAvailable) ||
+		errors.Is(err, kafka.UnknownLeaderEpoch) || errors.Is(err, kafka.FencedLeaderEpoch)
 }
 
 // CommitOffsets stores committed offsets for a consumer group without joining it (generation
