@@ -209,3 +209,20 @@ func keysOf(m map[string]Setting) map[string]bool {
 	}
 	return out
 }
+
+// SetFlagsFromEnv sets each flag in env (flag name → environment variable) that the command
+// line did not set from its environment variable, so a service's own flags follow the same
+// order as the shared settings: defaults < environment < flags. It reports every bad value.
+func SetFlagsFromEnv(fs *flag.FlagSet, env map[string]string, getenv func(string) (string, bool)) []error {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		if v, ok := getenv(env[name]); ok && !set[name] {
+			if err := fs.Set(name, v); err != nil {
+				errs = append(errs, fmt.Errorf("environment %s: %w", env[name], err))
+			}
+		}
+	}
+	return errs
+}

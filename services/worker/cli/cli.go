@@ -5,13 +5,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/weirhq/weir/libs/agents"
@@ -56,44 +54,25 @@ func Main(handlers agents.Handlers) {
 }
 
 func serve(ctx context.Context, handlers agents.Handlers, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("worker serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	flags := node.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return service.ExitOK
-		}
-		return service.ExitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "worker serve: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return service.ExitUsage
-	}
-	cfg, err := flags.Load(os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(stderr, "worker serve: invalid configuration:\n%v\n", err)
-		return service.ExitUsage
-	}
-	if flags.PrintConfig() {
-		cfg.Service.Print(stdout)
-		node.PrintWorkerSettings(stdout, cfg)
-		return service.ExitOK
-	}
-	log := cfg.Service.LoggerTo(stderr)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// A second signal exits at once instead of waiting for the drain.
-	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		log.Warn("second signal: exiting without finishing the drain")
-		os.Exit(service.ExitError)
-	}()
-	if err := node.Run(ctx, cfg, handlers, log); err != nil {
-		log.Error("worker failed", "err", err)
-		return service.ExitError
-	}
-	return service.ExitOK
+	return service.RunServe(ctx, service.ServeCommand[node.Config]{
+		Name:     "worker",
+		Register: func(fs *flag.FlagSet) service.ServeFlags[node.Config] { return node.RegisterFlags(fs) },
+		Print: func(w io.Writer, cfg node.Config) {
+			cfg.Service.Print(w)
+			node.PrintWorkerSettings(w, cfg)
+		},
+		Logger: func(cfg node.Config, w io.Writer) *slog.Logger { return cfg.Service.LoggerTo(w) },
+		Run: func(ctx context.Context, cfg node.Config, log *slog.Logger) error {
+			// A second signal exits at once instead of waiting for the drain.
+			go func() {
+				<-ctx.Done()
+				again := make(chan os.Signal, 1)
+				signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+				<-again
+				log.Warn("second signal: exiting without finishing the drain")
+				os.Exit(service.ExitError)
+			}()
+			return node.Run(ctx, cfg, handlers, log)
+		},
+	}, args, stdout, stderr)
 }

@@ -74,15 +74,7 @@ func (f *Flags) Load(getenv func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	set := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	for name, env := range workerEnv {
-		if v, ok := getenv(env); ok && !set[name] {
-			if err := f.fs.Set(name, v); err != nil {
-				errs = append(errs, fmt.Errorf("environment %s: %w", env, err))
-			}
-		}
-	}
+	errs = append(errs, config.SetFlagsFromEnv(f.fs, workerEnv, getenv)...)
 	cfg := f.cfg
 	cfg.Service = svc
 	if cfg.ID == "" || strings.ContainsAny(cfg.ID, "/ ") {
