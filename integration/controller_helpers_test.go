@@ -182,7 +182,11 @@ func (ex *example) cleanup(t *testing.T) {
 
 // kafkaTopicNames lists every topic of the harness broker.
 func kafkaTopicNames(ctx context.Context, brokers []string) ([]string, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	// A transport of its own: kafka-go serves Metadata from a transport's cache, and the
+	// shared default transport's cache can predate topics created moments ago.
+	t := &kafka.Transport{}
+	defer t.CloseIdleConnections()
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return nil, err
