@@ -310,7 +310,7 @@ agent "count_views" {
 	startWorkerProc(t, bin, env, "w3", t.TempDir(), filepath.Join(logDir, "w3.log"))
 	after := env.waitAssigned(t, ctx, appName, 3)
 	settled := time.Now()
-	time.Sleep(2 * time.Second) // and queries on the new owner for a while
+	time.Sleep(3 * time.Second) // and queries on the new owner for a while
 	stopQueries()
 	qwg.Wait()
 	queryEnd := time.Now()
@@ -379,8 +379,21 @@ agent "count_views" {
 		if total < 200 {
 			t.Errorf("key %q: only %d queries ran", k, total)
 		}
-		if p == moved && (servedBy[owners[moved]] == 0 || servedBy[newOwner] == 0) {
-			t.Errorf("hot key %q served by %v; want both the old owner %s and the new owner %s", k, servedBy, owners[moved], newOwner)
+		if rate < 40 {
+			t.Errorf("key %q: %.1f queries/s, want about 50", k, rate)
+		}
+		if p == moved {
+			if servedBy[owners[moved]] == 0 || servedBy[newOwner] == 0 {
+				t.Errorf("hot key %q served by %v; want both the old owner %s and the new owner %s", k, servedBy, owners[moved], newOwner)
+			}
+			// The count kept rising across the handoff (else "never backwards" says little).
+			highest := map[string]float64{}
+			for _, a := range l.answers {
+				highest[a.worker] = max(highest[a.worker], a.value)
+			}
+			if highest[newOwner] <= highest[owners[moved]] {
+				t.Errorf("hot key %q: highest count from the new owner %v, from the old %v; want it to keep rising", k, highest[newOwner], highest[owners[moved]])
+			}
 		}
 		l.mu.Unlock()
 	}
