@@ -193,14 +193,7 @@ agent "b_latest" {
 	ex := &example{App: appName, Prefix: prefix}
 	t.Cleanup(func() { ex.cleanup(t) })
 
-	// Build the real worker binary.
-	binDir := t.TempDir()
-	bin := filepath.Join(binDir, "worker")
-	build := exec.Command("go", "build", "-o", bin, "./services/worker")
-	build.Dir = harness.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the worker: %v\n%s", err, out)
-	}
+	bin := workerBinary(t)
 
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")

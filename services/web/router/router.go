@@ -2,7 +2,9 @@
 // from the producer's hashing (cluster.TableRoute.Partition), the partition's owner from its
 // assignment in etcd (a Directory). A read that races a handoff is refused by the old owner
 // (FAILED_PRECONDITION with a NotOwner detail) or finds it gone (UNAVAILABLE); the router then
-// reads the assignment again and retries at the owner it names, a bounded number of times.
+// reads the assignment again and retries at the owner it names until the read's deadline
+// draws near (the query timeout), so a handoff whose new owner takes seconds to start its
+// task still answers.
 package router
 
 import (
@@ -29,11 +31,16 @@ type TableClients interface {
 type Config struct {
 	Directory Directory
 	Clients   TableClients
-	// MaxAttempts bounds the tries of one read (12 when zero): each reads the assignment
-	// again and asks the owner it names.
+	// MaxAttempts, when positive, bounds the tries of one read; each reads the assignment
+	// again and asks the owner it names. Zero: tries go on while the read's deadline allows.
 	MaxAttempts int
+	// Timeout bounds a read whose context has no deadline, retries included (10 s when
+	// zero). A read stops retrying once its deadline is closer than the next wait plus
+	// MaxBackoff, and ends with UNAVAILABLE and the last reason.
+	Timeout time.Duration
 	// Backoff is the first wait between tries (10 ms when zero); it doubles up to
-	// MaxBackoff (250 ms when zero). A refusal that names a new owner is retried at once.
+	// MaxBackoff (250 ms when zero). A refusal that names a new owner is retried at once
+	// (not twice in a row: two workers naming each other still back off).
 	Backoff, MaxBackoff time.Duration
 	Logger              *slog.Logger
 }
@@ -51,8 +58,11 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Directory == nil || cfg.Clients == nil {
 		return nil, errors.New("creating the router: a directory and clients are required")
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 12
+	if cfg.MaxAttempts < 0 {
+		return nil, fmt.Errorf("creating the router: MaxAttempts %d is negative", cfg.MaxAttempts)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 10 * time.Millisecond
@@ -77,8 +87,9 @@ type Call func(ctx context.Context, c weirv1connect.TableServiceClient, at Repli
 // Errors other than a refusal or an unreachable worker are returned as they are; running
 // out of tries is UNAVAILABLE with the last reason.
 func (rt *Router) Read(ctx context.Context, t cluster.TaskKey, allowStale bool, call Call) (int, error) {
-	var last error
-	wait := rt.cfg.Backoff
+	ctx, cancel := rt.bound(ctx)
+	defer cancel()
+	b := rt.backoff()
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			rt.retries.Add(1)
@@ -90,19 +101,50 @@ func (rt *Router) Read(ctx context.Context, t cluster.TaskKey, allowStale bool, 
 		if !retryable(err) {
 			return attempt, err
 		}
-		last = err
-		if attempt >= rt.cfg.MaxAttempts || ctx.Err() != nil {
+		if why := b.next(ctx, attempt, retryNow); why != "" {
 			return attempt, connect.NewError(connect.CodeUnavailable,
-				fmt.Errorf("no worker answered for task %s after %d tries: %w", t, attempt, reason(last)))
-		}
-		if !retryNow {
-			if !sleep(ctx, wait) {
-				return attempt, connect.NewError(connect.CodeUnavailable,
-					fmt.Errorf("no worker answered for task %s before the deadline (%d tries): %w", t, attempt, reason(last)))
-			}
-			wait = min(2*wait, rt.cfg.MaxBackoff)
+				fmt.Errorf("no worker answered for task %s after %d tries (%s): %w", t, attempt, why, reason(err)))
 		}
 	}
+}
+
+// bound gives a read without a deadline the router's Timeout.
+func (rt *Router) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, rt.cfg.Timeout)
+}
+
+// backoff paces the tries of one read.
+type backoff struct {
+	cfg        Config
+	wait       time.Duration
+	lastAtOnce bool
+}
+
+func (rt *Router) backoff() *backoff { return &backoff{cfg: rt.cfg, wait: rt.cfg.Backoff} }
+
+// next waits before the next try and returns "", or says why there is none: the tries are
+// used up, or the deadline is too close for a wait and one more call.
+func (b *backoff) next(ctx context.Context, attempt int, atOnce bool) string {
+	if b.cfg.MaxAttempts > 0 && attempt >= b.cfg.MaxAttempts {
+		return "the most allowed"
+	}
+	d := b.wait
+	if atOnce && !b.lastAtOnce {
+		d = 0
+	} else {
+		b.wait = min(2*b.wait, b.cfg.MaxBackoff)
+	}
+	b.lastAtOnce = atOnce && d == 0
+	if dl, ok := ctx.Deadline(); ctx.Err() != nil || (ok && time.Until(dl) < d+b.cfg.MaxBackoff) {
+		return "the query's deadline is near"
+	}
+	if d > 0 && !sleep(ctx, d) {
+		return "the query's deadline is near"
+	}
+	return ""
 }
 
 // try reads the task's replicas once and calls them in order. retryNow is set when a
@@ -147,8 +189,10 @@ func (rt *Router) try(ctx context.Context, t cluster.TaskKey, allowStale bool, c
 // ReadAny performs call at any registered worker (a global table, which every worker
 // holds), trying them in turn from a rotating start.
 func (rt *Router) ReadAny(ctx context.Context, what string, call Call) (int, error) {
+	ctx, cancel := rt.bound(ctx)
+	defer cancel()
 	var last error
-	wait := rt.cfg.Backoff
+	b := rt.backoff()
 	for attempt := 1; ; attempt++ {
 		ws, err := rt.cfg.Directory.Workers(ctx)
 		switch {
@@ -170,11 +214,10 @@ func (rt *Router) ReadAny(ctx context.Context, what string, call Call) (int, err
 				last = err
 			}
 		}
-		if attempt >= rt.cfg.MaxAttempts || !sleep(ctx, wait) {
+		if why := b.next(ctx, attempt, false); why != "" {
 			return attempt, connect.NewError(connect.CodeUnavailable,
-				fmt.Errorf("no worker answered for %s after %d tries: %w", what, attempt, reason(last)))
+				fmt.Errorf("no worker answered for %s after %d tries (%s): %w", what, attempt, why, reason(last)))
 		}
-		wait = min(2*wait, rt.cfg.MaxBackoff)
 	}
 }
 

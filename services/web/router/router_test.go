@@ -109,6 +109,12 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigWith(t, router.Config{Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 6})
+}
+
+// newRigWith builds the rig with cfg's limits (its directory and clients are the rig's).
+func newRigWith(t *testing.T, cfg router.Config) *rig {
+	t.Helper()
 	r := &rig{w1: &fakeWorker{id: "w1"}, w2: &fakeWorker{id: "w2"}, dir: &fakeDir{answers: map[int][]router.Replicas{}}}
 	r.a1, r.a2 = serve(t, r.w1), serve(t, r.w2)
 	r.route = cluster.TableRoute{App: "shop", Table: "counts", Group: "g", Partitions: 4, KeyType: "string"}
@@ -117,8 +123,8 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	r.keyPart = r.route.Partition(r.key)
-	rt, err := router.New(router.Config{Directory: r.dir, Clients: router.NewClients("", time.Second),
-		Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 6})
+	cfg.Directory, cfg.Clients = r.dir, router.NewClients("", time.Second)
+	rt, err := router.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +205,45 @@ func TestGivesUpWithReason(t *testing.T) {
 	_, _, err = r.get(t.Context())
 	if connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "no active owner") {
 		t.Fatalf("unassigned: error %v; want UNAVAILABLE naming the reason", err)
+	}
+}
+
+// TestRetriesUntilTheNewOwnerStarts: without a cap on tries, a read goes on past the old
+// default of 12 while the new owner is still starting its task (it refuses, naming itself).
+func TestRetriesUntilTheNewOwnerStarts(t *testing.T) {
+	r := newRigWith(t, router.Config{Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	r.w1.set("w1")            // not ready yet: refuses, naming itself as the owner
+	r.w2.set("w2", r.keyPart) // ready
+	var script []router.Replicas
+	for range 30 {
+		script = append(script, active("w1", r.a1))
+	}
+	r.dir.answers[r.keyPart] = append(script, active("w2", r.a2))
+	got, n, err := r.get(t.Context())
+	if err != nil || got != "w2" || n != 31 {
+		t.Fatalf("read = %q after %d tries, %v; want w2 after 31", got, n, err)
+	}
+}
+
+// TestGivesUpBeforeTheDeadline: a read that no worker answers ends with UNAVAILABLE and the
+// last refusal before its deadline (the caller's, or the router's Timeout without one),
+// not with DEADLINE_EXCEEDED.
+func TestGivesUpBeforeTheDeadline(t *testing.T) {
+	for _, withDeadline := range []bool{true, false} {
+		r := newRigWith(t, router.Config{Backoff: time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 400 * time.Millisecond})
+		r.w1.set("w1")
+		r.dir.answers[r.keyPart] = []router.Replicas{active("w1", r.a1)}
+		ctx := t.Context()
+		if withDeadline {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+		}
+		_, n, err := r.get(ctx)
+		if connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "does not hold partition") ||
+			!strings.Contains(err.Error(), "deadline") || n < 3 {
+			t.Errorf("deadline given %v: error %v after %d tries; want UNAVAILABLE with the refusal after several tries", withDeadline, err, n)
+		}
 	}
 }
 
