@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -101,8 +100,7 @@ timer "local" {
 	ex := &example{App: appName, Prefix: prefix}
 	t.Cleanup(func() { ex.cleanup(t) })
 
-	bin := filepath.Join(t.TempDir(), "worker")
-	buildWorker(t, bin)
+	bin := workerBinary(t)
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
 	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
@@ -210,16 +208,6 @@ timer "local" {
 		if perWorker[appName+"/timers@"+wid] == 0 {
 			t.Errorf("no every_worker tick from %s: %v", wid, perWorker)
 		}
-	}
-}
-
-// buildWorker builds the real worker binary at bin.
-func buildWorker(t *testing.T, bin string) {
-	t.Helper()
-	build := exec.Command("go", "build", "-o", bin, "./services/worker")
-	build.Dir = harness.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the worker: %v\n%s", err, out)
 	}
 }
 
