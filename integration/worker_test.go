@@ -230,6 +230,44 @@ func TestWorkerWordCount(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+	// The records of the repartition topic that were consumed and committed are deleted:
+	// its partitions' log start offsets move up (a purge runs at most every 5 s per task).
+	var repartition []string
+	names, err := kafkaTopicNames(ctx, env.brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "weir."+ex.App+".") && strings.Contains(name, ".repartition-") {
+			repartition = append(repartition, name)
+		}
+	}
+	if len(repartition) == 0 {
+		t.Fatalf("no repartition topic of %s among %v", ex.App, names)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	for {
+		offs, err := harness.Admin(t).ListOffsets(ctx, repartition...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var start, end int64
+		for _, r := range offs {
+			start += r.Start
+			end += r.End
+		}
+		if end > 0 && start == end {
+			t.Logf("repartition topics %v purged: log start = end = %d records", repartition, end)
+			break
+		}
+		select {
+		case <-pctx.Done():
+			t.Fatalf("repartition topics %v not purged: log start offsets sum %d, ends sum %d", repartition, start, end)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+
 	// The workers commit the app's consumer group (memberless), so Kafka's tools see no lag.
 	admin := harness.Admin(t)
 	for {

@@ -38,6 +38,7 @@ type active struct {
 	obs       *taskObs
 	timers    *taskTimers // the app's one_worker timers, when this task runs them
 	prog      progress
+	purge     *purger // deletes consumed records of the group's repartition topics
 
 	pending     int       // records processed since the last commit
 	processed   int64     // records processed by this run
@@ -99,6 +100,8 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(),
 		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now(), obs: rt.obs.task(r.Task.App, taskLabel(r.Task))}
 	defer a.obs.done()
+	a.purge = newPurger(rt.admin, g.RepartitionTopics, rt.cfg.PurgeInterval)
+	defer a.purge.wait()
 	if a.positions == nil {
 		a.positions = map[topics.TopicPartition]int64{}
 	}
@@ -132,6 +135,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 		// Release can make the final commit; a later run of the task closes it otherwise.
 		stopConsumer()
 		parked = true
+		a.purge = nil // the final commit (Release) purges nothing: the successor will
 		rt.park(r.Task, a)
 		log.Info("task stopped; waiting for release", "processed", a.processed)
 		return nil
@@ -228,6 +232,7 @@ func (a *active) commit(ctx context.Context, force bool) error {
 			return fmt.Errorf("idle marker of task %s: %w", a.r.Task, err)
 		}
 	default:
+		a.purge.committed(ctx, a.log, a.positions) // every position is committed
 		a.report()
 		return nil
 	}
@@ -239,6 +244,7 @@ func (a *active) commit(ctx context.Context, force bool) error {
 			a.log.Warn("committing consumer-group offsets (for lag tools only)", "err", err)
 		}
 	}
+	a.purge.committed(ctx, a.log, a.positions)
 	a.report()
 	return nil
 }

@@ -45,6 +45,9 @@ type Config struct {
 	// often the watchdog looks (StallTimeout/10, at most 1 s).
 	StallTimeout time.Duration
 	StallCheck   time.Duration
+	// PurgeInterval is how often an active deletes the records of its repartition topics it
+	// has consumed and committed (5 s).
+	PurgeInterval time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -65,6 +68,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.StallTimeout <= 0 {
 		c.StallTimeout = time.Minute
+	}
+	if c.PurgeInterval <= 0 {
+		c.PurgeInterval = 5 * time.Second
 	}
 	if c.StallCheck <= 0 {
 		c.StallCheck = min(c.StallTimeout/10, time.Second)
