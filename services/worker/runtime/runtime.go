@@ -238,6 +238,9 @@ func (rt *Runtime) Status() []TaskStatus {
 
 func (rt *Runtime) setStatus(s TaskStatus) {
 	rt.mu.Lock()
+	if s.Stalled == "" {
+		s.Stalled = rt.stalls[s.Task] // reported until the task progresses again
+	}
 	rt.status[s.Task] = s
 	rt.mu.Unlock()
 }

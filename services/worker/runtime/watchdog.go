@@ -56,7 +56,11 @@ func (a *active) watched(ctx context.Context) error {
 	go func() {
 		defer close(done)
 		watchdog(lctx, &a.prog, a.lag, cfg.StallTimeout, cfg.StallCheck, time.Now, func() {
-			reason := fmt.Sprintf("no progress for %s with %d records of lag", cfg.StallTimeout, a.lag())
+			reason := fmt.Sprintf("no progress for %s (input lag %d records", cfg.StallTimeout, a.lag())
+			if a.prog.busy.Load() {
+				reason += ", stuck inside a batch"
+			}
+			reason += ")"
 			a.log.Warn("task stalled; restarting it from its last commit", "reason", reason)
 			a.obs.stalled()
 			a.rt.mu.Lock()
