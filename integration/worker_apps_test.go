@@ -317,6 +317,7 @@ func TestWorkerDeadLetter(t *testing.T) {
 	app := `app="` + ex.App + `"`
 	want := map[string]float64{
 		`weir_task_records_in_total{` + app:                        6,
+		`weir_agent_records_in_total{agent="count_views",` + app:   6,
 		`weir_agent_dead_letters_total{agent="count_views",` + app: 2,
 		`weir_agent_errors_total{agent="count_views",` + app:       2,
 		`weir_task_records_out_total{` + app:                       3,

@@ -160,6 +160,7 @@ func (a *active) loop(ctx context.Context) error {
 		}
 		if err == nil {
 			a.prog.busy.Store(true)
+			done := 0
 			for _, rec := range b.Records {
 				if !a.r.Alive() {
 					return errLeaseLost
@@ -171,7 +172,7 @@ func (a *active) loop(ctx context.Context) error {
 					return fmt.Errorf("task %s: %w", a.r.Task, err)
 				}
 				a.obs.latency.Observe(time.Since(start).Seconds())
-				a.obs.in.Inc()
+				done++
 				a.prog.records.Add(1)
 				a.positions[b.TopicPartition] = rec.Offset + 1
 				a.pending++
@@ -182,6 +183,7 @@ func (a *active) loop(ctx context.Context) error {
 					}
 				}
 			}
+			a.obs.processed(a.plan, a.group, b.Topic, done)
 		}
 		a.prog.busy.Store(false)
 		if err := a.exec.Tick(time.Now()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirhq/weir/libs/agents"
+	"github.com/weirhq/weir/libs/agents/pipeline"
 	"github.com/weirhq/weir/libs/cluster"
 )
 
@@ -15,6 +16,7 @@ import (
 // is known.
 type metrics struct {
 	recordsIn     *prometheus.CounterVec
+	agentIn       *prometheus.CounterVec
 	recordsOut    *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	deadLetters   *prometheus.CounterVec
@@ -31,6 +33,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		recordsIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_task_records_in_total",
 			Help: "Input records processed by an active task."}, task),
+		agentIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_agent_records_in_total",
+			Help: "Input records an agent processed (each record counts for every agent of the task reading its topic)."},
+			[]string{"app", "task", "agent"}),
 		recordsOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_task_records_out_total",
 			Help: "Records a task (or timer) emitted: outputs, repartitioned records and dead letters."}, task),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weir_agent_errors_total",
@@ -54,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Scheduled times a timer fired, by outcome (ok, error)."}, []string{"app", "timer", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.recordsIn, m.recordsOut, m.errors, m.deadLetters, m.latency, m.commitLatency,
+		reg.MustRegister(m.recordsIn, m.agentIn, m.recordsOut, m.errors, m.deadLetters, m.latency, m.commitLatency,
 			m.lag, m.stalls, m.restarts, m.timerFirings)
 	}
 	return m
@@ -68,6 +73,7 @@ type taskObs struct {
 	latency   prometheus.Observer
 	commit    prometheus.Observer
 	lag       prometheus.Gauge
+	byTopic   map[string][]prometheus.Counter // per input topic: its agents' records-in counters
 }
 
 func taskLabel(t cluster.TaskKey) string { return t.Group + "/" + strconv.Itoa(t.Partition) }
@@ -77,6 +83,27 @@ func (m *metrics) task(app, task string) *taskObs {
 		in: m.recordsIn.WithLabelValues(app, task), out: m.recordsOut.WithLabelValues(app, task),
 		latency: m.latency.WithLabelValues(app, task), commit: m.commitLatency.WithLabelValues(app, task),
 		lag: m.lag.WithLabelValues(app, task)}
+}
+
+// processed counts n records of topic processed by the agents of the task reading it.
+func (o *taskObs) processed(p *pipeline.Plan, group, topic string, n int) {
+	if n == 0 {
+		return
+	}
+	o.in.Add(float64(n))
+	cs, ok := o.byTopic[topic]
+	if !ok {
+		for _, ag := range p.AgentsReading(topic, group) {
+			cs = append(cs, o.m.agentIn.WithLabelValues(o.app, o.task, ag))
+		}
+		if o.byTopic == nil {
+			o.byTopic = map[string][]prometheus.Counter{}
+		}
+		o.byTopic[topic] = cs
+	}
+	for _, c := range cs {
+		c.Add(float64(n))
+	}
 }
 
 // agentFailed counts a record an agent failed on, by the policy applied.
