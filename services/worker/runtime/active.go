@@ -256,7 +256,7 @@ func (a *active) report() {
 		return
 	}
 	lag := a.lag()
-	a.obs.lag.Set(float64(lag))
+	a.obs.setLag(lag)
 	a.r.Report(cluster.Running, lag)
 	a.rt.setStatus(TaskStatus{Task: a.r.Task, Role: a.r.Role, State: cluster.Running, Epoch: a.r.Epoch, Lag: lag,
 		Processed: a.processed, Version: a.version, Changelog: a.changelog, Stalled: a.rt.stalledReason(a.r.Task, a.processed > 0)})

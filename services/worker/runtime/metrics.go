@@ -81,8 +81,7 @@ func taskLabel(t cluster.TaskKey) string { return t.Group + "/" + strconv.Itoa(t
 func (m *metrics) task(app, task string) *taskObs {
 	return &taskObs{m: m, app: app, task: task,
 		in: m.recordsIn.WithLabelValues(app, task), out: m.recordsOut.WithLabelValues(app, task),
-		latency: m.latency.WithLabelValues(app, task), commit: m.commitLatency.WithLabelValues(app, task),
-		lag: m.lag.WithLabelValues(app, task)}
+		latency: m.latency.WithLabelValues(app, task), commit: m.commitLatency.WithLabelValues(app, task)}
 }
 
 // processed counts n records of topic processed by the agents of the task reading it.
@@ -126,12 +125,23 @@ func (o *taskObs) timerFired(timer string, ok bool) {
 	o.m.timerFirings.WithLabelValues(o.app, timer, outcome).Inc()
 }
 
+func (o *taskObs) setLag(lag int64) {
+	if o.lag == nil {
+		o.lag = o.m.lag.WithLabelValues(o.app, o.task)
+	}
+	o.lag.Set(float64(lag))
+}
+
 func (o *taskObs) stalled()                   { o.m.stalls.WithLabelValues(o.app, o.task).Inc() }
 func (o *taskObs) failed()                    { o.m.restarts.WithLabelValues(o.app, o.task).Inc() }
 func (o *taskObs) commitTook(d time.Duration) { o.commit.Observe(d.Seconds()) }
 
 // done drops the task's lag series when its replica stops running here.
-func (o *taskObs) done() { o.m.lag.DeleteLabelValues(o.app, o.task) }
+func (o *taskObs) done() {
+	if o.lag != nil {
+		o.m.lag.DeleteLabelValues(o.app, o.task)
+	}
+}
 
 // countingEmitter counts what a task emits.
 type countingEmitter struct {

@@ -2,10 +2,13 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/weirhq/weir/libs/topics"
 )
@@ -21,6 +24,7 @@ type purger struct {
 	interval time.Duration
 	last     time.Time
 	running  atomic.Bool
+	denied   atomic.Bool // the broker refused DeleteRecords: purging is off for this run
 	mu       sync.Mutex
 	done     map[topics.TopicPartition]int64 // purged up to, per partition
 	wg       sync.WaitGroup
@@ -40,7 +44,7 @@ func newPurger(admin *topics.Admin, repartition []string, interval time.Duration
 // committed is called after each commit with the committed positions (from the task's
 // goroutine); it starts a purge when one is due.
 func (p *purger) committed(ctx context.Context, log *slog.Logger, positions map[topics.TopicPartition]int64) {
-	if p == nil || time.Since(p.last) < p.interval || p.running.Load() {
+	if p == nil || time.Since(p.last) < p.interval || p.running.Load() || p.denied.Load() {
 		return
 	}
 	todo := map[topics.TopicPartition]int64{}
@@ -59,7 +63,13 @@ func (p *purger) committed(ctx context.Context, log *slog.Logger, positions map[
 	p.wg.Go(func() {
 		defer p.running.Store(false)
 		if _, err := p.admin.DeleteRecords(ctx, todo); err != nil {
-			if ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, kafka.TopicAuthorizationFailed):
+				p.denied.Store(true)
+				log.Warn("the broker refuses to delete records of repartition topics (no DELETE permission); "+
+					"they are bounded by their retention only", "err", err)
+			default:
 				log.Warn("purging consumed records of repartition topics", "err", err)
 			}
 			return

@@ -2,9 +2,9 @@ package runtime
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,7 +15,8 @@ import (
 )
 
 // timerTable is the internal table, in the changelog of the task that runs an app's
-// one_worker timers, holding each timer's last fired scheduled time. Its name cannot clash
+// one_worker timers, holding each timer's last fired scheduled time (Unix nanoseconds, in
+// decimal). Its name cannot clash
 // with an app's tables: HCL names have no dots.
 const timerTable = "weir.timers"
 
@@ -82,12 +83,12 @@ func newTaskTimers(a *active, now time.Time) (*taskTimers, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the last firing of timer %s: %w", tm.Name, err)
 		}
-		if !ok || len(v) != 8 {
+		ns, perr := strconv.ParseInt(string(v), 10, 64)
+		if !ok || perr != nil {
 			tt.next[i] = tm.Next(now) // first run: from now on, nothing before
 			continue
 		}
-		last := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
-		tt.next[i] = catchUp(tm, last, now, a.log)
+		tt.next[i] = catchUp(tm, time.Unix(0, ns).UTC(), now, a.log)
 	}
 	return tt, nil
 }
@@ -117,9 +118,7 @@ func (tt *taskTimers) fire(ctx context.Context, now time.Time) error {
 		for !tt.next[i].IsZero() && !tt.next[i].After(now) {
 			at := tt.next[i]
 			fireTimer(ctx, tt.timers, tm, at, tt.log, tt.obs)
-			var b [8]byte
-			binary.BigEndian.PutUint64(b[:], uint64(at.UnixNano()))
-			if err := tt.table.Set([]byte(tm.Name), b[:]); err != nil {
+			if err := tt.table.Set([]byte(tm.Name), strconv.AppendInt(nil, at.UnixNano(), 10)); err != nil {
 				return fmt.Errorf("recording the firing of timer %s: %w", tm.Name, err)
 			}
 			tt.next[i] = tm.Next(at)
