@@ -41,15 +41,15 @@ type workerProc struct {
 
 var readyAddrRE = regexp.MustCompile(`addr=("?)([^ "]+)`)
 
-// startWorkerProc starts bin as a worker with the given id and data dir; its stderr goes to
-// logPath. It waits until the worker logs that it is ready.
-func startWorkerProc(t *testing.T, bin string, env *ctlEnv, id, dir, logPath string) *workerProc {
+// startWorkerProc starts bin as a worker with the given id and data dir (and extra flags);
+// its stderr goes to logPath. It waits until the worker logs that it is ready.
+func startWorkerProc(t *testing.T, bin string, env *ctlEnv, id, dir, logPath string, extra ...string) *workerProc {
 	t.Helper()
 	w := &workerProc{id: id, dir: dir, done: make(chan struct{}), ready: make(chan struct{}), logPath: logPath}
-	w.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--instance-id", id,
+	w.cmd = exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--instance-id", id,
 		"--etcd-prefix", env.prefix, "--etcd-endpoints", strings.Join(env.endpoints, ","),
 		"--kafka-brokers", strings.Join(env.brokers, ","), "--data-dir", dir,
-		"--lease-ttl", "3s", "--drain-timeout", "5s")
+		"--lease-ttl", "3s", "--drain-timeout", "5s"}, extra...)...)
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)

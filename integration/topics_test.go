@@ -427,3 +427,43 @@ func TestAppendBatchIsContiguous(t *testing.T) {
 		t.Fatalf("oversized batch: got %v, want a clear error", err)
 	}
 }
+
+// TestDeleteRecords deletes the first records of a partition with Kafka's DeleteRecords
+// (sent through kafka-go's protocol package): the partition's log start offset moves up
+// to the given offset, and the rest are still readable.
+func TestDeleteRecords(t *testing.T) {
+	ctx := harness.Context(t, time.Minute)
+	topic := harness.Topic(t, topics.TopicSpec{Partitions: 2})
+	p := newProducer(t)
+	for i := range 10 {
+		send(t, ctx, p, topics.Record{Topic: topic, Partition: 1, PinPartition: true, Value: []byte(strconv.Itoa(i))})
+	}
+	admin := harness.Admin(t)
+	got, err := admin.DeleteRecords(ctx, map[topics.TopicPartition]int64{{Topic: topic, Partition: 1}: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lw := got[topics.TopicPartition{Topic: topic, Partition: 1}]; lw != 6 {
+		t.Errorf("low watermark after DeleteRecords = %d, want 6", lw)
+	}
+	offs, err := admin.ListOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := offs[topics.TopicPartition{Topic: topic, Partition: 1}]; r.Start != 6 || r.End != 10 {
+		t.Errorf("partition 1 offsets %+v, want [6, 10)", r)
+	}
+	if r := offs[topics.TopicPartition{Topic: topic, Partition: 0}]; r.Start != 0 {
+		t.Errorf("partition 0 offsets %+v, want untouched", r)
+	}
+	readUntil(t, ctx, topic, 2, func(r topics.Record) bool {
+		if r.Offset < 6 || string(r.Value) != strconv.Itoa(int(r.Offset)) {
+			t.Fatalf("read %d=%q after deleting records before 6", r.Offset, r.Value)
+		}
+		return r.Offset == 9
+	})
+	// A position beyond the end is refused with the broker's error.
+	if _, err := admin.DeleteRecords(ctx, map[topics.TopicPartition]int64{{Topic: topic, Partition: 0}: 5}); err == nil {
+		t.Error("deleting records beyond the end of an empty partition succeeded")
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,16 +66,17 @@ func readFixture(t *testing.T, example, file string) []fixtureLine {
 	return out
 }
 
-// startApp applies src, starts two workers and waits until the app's tasks are assigned.
-func startApp(t *testing.T, ctx context.Context, env *ctlEnv, addr string, ex *example, src *weirv1.AppSource) {
+// startApp applies src, starts two worker processes and waits until the app's tasks are
+// assigned.
+func startApp(t *testing.T, ctx context.Context, env *ctlEnv, addr string, ex *example, src *weirv1.AppSource) []*workerProc {
 	t.Helper()
 	if _, err := ctlClient(t, addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{Source: src, Author: "test"})); err != nil {
 		t.Fatal(err)
 	}
-	env.startWorker(t, "w1")
-	env.startWorker(t, "w2")
+	procs := env.startWorkerProcs(t, "w1", "w2")
 	as := env.waitAssigned(t, ctx, ex.App, 2)
-	t.Logf("%d tasks assigned over 2 workers", len(as.Tasks))
+	t.Logf("%d tasks assigned over 2 worker processes", len(as.Tasks))
+	return procs
 }
 
 // send produces records one at a time (each flushed before the next), in order.
@@ -240,7 +243,7 @@ func TestWorkerDeadLetter(t *testing.T) {
 		oe.Body().SetAttributeTraversal("dead_letter", hclTraversal("topic", "dead_letters"))
 	})
 	t.Logf("app:\n%s", src.Files[0].Content)
-	startApp(t, ctx, env, ctl.Addr, ex, src)
+	procs := startApp(t, ctx, env, ctl.Addr, ex, src)
 
 	pv := ex.Prefix + "page_views"
 	rec := func(key, value string) topics.Record {
@@ -307,6 +310,80 @@ func TestWorkerDeadLetter(t *testing.T) {
 			}
 		}
 	}
+
+	// The workers' /metrics count what happened, summed over both workers: the 6 records in
+	// (and more outputs than dead letters), the 2 dead letters and errors of count_views, and
+	// commits. Counters reach Prometheus as the records are processed, so poll briefly.
+	app := `app="` + ex.App + `"`
+	want := map[string]float64{
+		`weir_task_records_in_total{` + app:                        6,
+		`weir_agent_records_in_total{agent="count_views",` + app:   6,
+		`weir_agent_dead_letters_total{agent="count_views",` + app: 2,
+		`weir_agent_errors_total{agent="count_views",` + app:       2,
+		`weir_task_records_out_total{` + app:                       3,
+		`weir_task_commit_seconds_count{` + app:                    1,
+		`weir_task_processing_seconds_count{` + app:                6,
+	}
+	mctx, mcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer mcancel()
+	for {
+		got := map[string]float64{}
+		for _, w := range procs {
+			for series, v := range scrapeMetrics(t, w.addr) {
+				for prefix := range want {
+					if strings.HasPrefix(series, prefix) {
+						got[prefix] += v
+					}
+				}
+			}
+		}
+		ok := true
+		for prefix, min := range want {
+			if got[prefix] < min {
+				ok = false
+			}
+		}
+		if got[`weir_agent_dead_letters_total{agent="count_views",`+app] > 2 {
+			t.Errorf("metrics count %v dead letters, want 2", got[`weir_agent_dead_letters_total{agent="count_views",`+app])
+		}
+		if ok {
+			t.Logf("metrics: %v", got)
+			break
+		}
+		select {
+		case <-mctx.Done():
+			t.Fatalf("metrics of the workers: %v, want at least %v", got, want)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// scrapeMetrics reads a worker's /metrics: each sample line's series (name and labels as
+// written) and value.
+func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scraping %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scraping %s: %d %v", addr, resp.StatusCode, err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("scraping %s: bad line %q", addr, line)
+		}
+		out[line[:i]] = v
+	}
+	return out
 }
 
 func hclTraversal(names ...string) hcl.Traversal {

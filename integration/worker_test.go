@@ -5,8 +5,13 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +34,48 @@ func (e *ctlEnv) startWorker(t *testing.T, id string) *servicetest.Process {
 	return servicetest.Start(t, workercli.RunContext, "serve", "--listen", "127.0.0.1:0", "--instance-id", id, "--drain-timeout", "5s",
 		"--etcd-prefix", e.prefix, "--etcd-endpoints", strings.Join(e.endpoints, ","),
 		"--kafka-brokers", strings.Join(e.brokers, ","), "--data-dir", t.TempDir(), "--lease-ttl", "3s")
+}
+
+var (
+	workerBuild    sync.Once
+	workerBinPath  string
+	workerBuildErr error
+)
+
+// workerBinary builds the worker (services/worker) once per test binary into a temporary
+// directory.
+func workerBinary(t *testing.T) string {
+	t.Helper()
+	workerBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "weir-worker-bin-")
+		if err != nil {
+			workerBuildErr = err
+			return
+		}
+		workerBinPath = filepath.Join(dir, "worker")
+		cmd := exec.Command("go", "build", "-o", workerBinPath, "./services/worker")
+		cmd.Dir = harness.Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			workerBuildErr = errors.New(string(out))
+		}
+	})
+	if workerBuildErr != nil {
+		t.Fatalf("building the worker: %v", workerBuildErr)
+	}
+	return workerBinPath
+}
+
+// startWorkerProcs starts real worker processes (the services/worker binary) with the given
+// ids, each with its own data dir; their logs go to the test's temporary directory.
+func (e *ctlEnv) startWorkerProcs(t *testing.T, ids ...string) []*workerProc {
+	t.Helper()
+	bin := workerBinary(t)
+	logs := t.TempDir()
+	var out []*workerProc
+	for _, id := range ids {
+		out = append(out, startWorkerProc(t, bin, e, id, t.TempDir(), filepath.Join(logs, id+".log")))
+	}
+	return out
 }
 
 // waitAssigned waits until every task of the app has an active worker and no handoff is in
@@ -108,8 +155,7 @@ func TestWorkerWordCount(t *testing.T) {
 	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{Source: ex.Source, Author: "test"})); err != nil {
 		t.Fatal(err)
 	}
-	w1 := env.startWorker(t, "w1")
-	w2 := env.startWorker(t, "w2")
+	procs := env.startWorkerProcs(t, "w1", "w2")
 	as := env.waitAssigned(t, ctx, ex.App, 2)
 	t.Logf("%d tasks assigned over 2 workers", len(as.Tasks))
 
@@ -161,8 +207,8 @@ func TestWorkerWordCount(t *testing.T) {
 	for {
 		var found, refused int
 		var got float64
-		for _, w := range []*servicetest.Process{w1, w2} {
-			c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.Addr, connect.WithProtoJSON())
+		for _, w := range procs {
+			c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.addr, connect.WithProtoJSON())
 			res, err := c.Get(ctx, connect.NewRequest(&weirv1.TableGetRequest{App: ex.App, Table: "word_counts",
 				Key: &weirv1.TableKey{Value: structpb.NewStringValue("the")}}))
 			switch {
@@ -172,7 +218,7 @@ func TestWorkerWordCount(t *testing.T) {
 			case connect.CodeOf(err) == connect.CodeFailedPrecondition:
 				refused++
 			case err != nil:
-				t.Fatalf("TableService.Get on %s: %v", w.Addr, err)
+				t.Fatalf("TableService.Get on %s: %v", w.addr, err)
 			}
 		}
 		if found == 1 && refused == 1 && int(got) == want["the"] {
@@ -184,6 +230,44 @@ func TestWorkerWordCount(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+	// The records of the repartition topic that were consumed and committed are deleted:
+	// its partitions' log start offsets move up (a purge runs at most every 5 s per task).
+	var repartition []string
+	names, err := kafkaTopicNames(ctx, env.brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "weir."+ex.App+".") && strings.Contains(name, ".repartition-") {
+			repartition = append(repartition, name)
+		}
+	}
+	if len(repartition) == 0 {
+		t.Fatalf("no repartition topic of %s among %v", ex.App, names)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	for {
+		offs, err := harness.Admin(t).ListOffsets(ctx, repartition...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var start, end int64
+		for _, r := range offs {
+			start += r.Start
+			end += r.End
+		}
+		if end > 0 && start == end {
+			t.Logf("repartition topics %v purged: log start = end = %d records", repartition, end)
+			break
+		}
+		select {
+		case <-pctx.Done():
+			t.Fatalf("repartition topics %v not purged: log start offsets sum %d, ends sum %d", repartition, start, end)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+
 	// The workers commit the app's consumer group (memberless), so Kafka's tools see no lag.
 	admin := harness.Admin(t)
 	for {

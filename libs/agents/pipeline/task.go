@@ -46,6 +46,9 @@ type TaskConfig struct {
 	IdleAfter time.Duration
 	Sleep     Sleeper      // nil: Sleep
 	Logger    *slog.Logger // nil: discard
+	// OnError, if set, is called for each record an agent failed on after its retries, with
+	// the policy applied (app.ThenSkip, app.ThenDeadLetter or app.ThenStop), for metrics.
+	OnError func(agent, then string)
 }
 
 // Task runs the agents of one partition. It is used by one goroutine.
@@ -201,6 +204,9 @@ func (e *fatalError) Unwrap() error { return e.err }
 // fail applies the agent's policy to a record it failed on.
 func (t *Task) fail(_ context.Context, st *stage, rec *agents.Record, cause error, seq *int) error {
 	ag := st.agent
+	if t.cfg.OnError != nil {
+		t.cfg.OnError(ag.name, ag.policy.Then)
+	}
 	switch ag.policy.Then {
 	case app.ThenSkip:
 		t.logger.Warn("agent skipped a record", "agent", ag.name, "topic", rec.Topic, "offset", rec.Offset, "error", cause)

@@ -29,6 +29,9 @@ type Config struct {
 	// DrainTimeout bounds a graceful stop (SIGTERM).
 	DrainTimeout   time.Duration
 	CommitInterval time.Duration
+	// StallTimeout is how long an active task may have lag and make no progress before it is
+	// reported stalled and restarted from its last commit.
+	StallTimeout time.Duration
 }
 
 // Flags binds the worker's settings to a flag set.
@@ -47,6 +50,7 @@ var workerEnv = map[string]string{
 	"lease-ttl":       "WEIR_WORKER_LEASE_TTL",
 	"drain-timeout":   "WEIR_WORKER_DRAIN_TIMEOUT",
 	"commit-interval": "WEIR_WORKER_COMMIT_INTERVAL",
+	"stall-timeout":   "WEIR_WORKER_STALL_TIMEOUT",
 }
 
 // RegisterFlags adds the service settings (libs/config) and the worker's own to fs.
@@ -61,6 +65,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&f.cfg.LeaseTTL, "lease-ttl", 10*time.Second, "TTL of the worker's etcd lease; env WEIR_WORKER_LEASE_TTL")
 	fs.DurationVar(&f.cfg.DrainTimeout, "drain-timeout", 90*time.Second, "how long SIGTERM waits for tasks to be handed off; env WEIR_WORKER_DRAIN_TIMEOUT")
 	fs.DurationVar(&f.cfg.CommitInterval, "commit-interval", 100*time.Millisecond, "how often active tasks commit; env WEIR_WORKER_COMMIT_INTERVAL")
+	fs.DurationVar(&f.cfg.StallTimeout, "stall-timeout", time.Minute, "how long an active task may have lag and make no progress before it is reported stalled and restarted; env WEIR_WORKER_STALL_TIMEOUT")
 	return f
 }
 
@@ -86,8 +91,8 @@ func (f *Flags) Load(getenv func(string) (string, bool)) (Config, error) {
 	if cfg.LeaseTTL < 2*time.Second {
 		errs = append(errs, fmt.Errorf("lease-ttl: %s is below 2s", cfg.LeaseTTL))
 	}
-	if cfg.DrainTimeout <= 0 || cfg.CommitInterval <= 0 {
-		errs = append(errs, errors.New("drain-timeout and commit-interval must be positive"))
+	if cfg.DrainTimeout <= 0 || cfg.CommitInterval <= 0 || cfg.StallTimeout <= 0 {
+		errs = append(errs, errors.New("drain-timeout, commit-interval and stall-timeout must be positive"))
 	}
 	if !strings.HasPrefix(cfg.EtcdPrefix, "/") {
 		errs = append(errs, fmt.Errorf("etcd-prefix: %q must start with /", cfg.EtcdPrefix))
@@ -102,6 +107,6 @@ func (c Config) dataDir() string { return filepath.Join(c.Service.DataDir, c.ID)
 // PrintWorkerSettings writes the worker's own settings after --print-config's output.
 func PrintWorkerSettings(w io.Writer, cfg Config) {
 	fmt.Fprintf(w, "# worker settings (flags / environment):\n")
-	fmt.Fprintf(w, "#   instance-id=%s advertise=%s capacity=%d zone=%s etcd-prefix=%s lease-ttl=%s drain-timeout=%s commit-interval=%s\n",
-		cfg.ID, cfg.Advertise, cfg.Capacity, cfg.Zone, cfg.EtcdPrefix, cfg.LeaseTTL, cfg.DrainTimeout, cfg.CommitInterval)
+	fmt.Fprintf(w, "#   instance-id=%s advertise=%s capacity=%d zone=%s etcd-prefix=%s lease-ttl=%s drain-timeout=%s commit-interval=%s stall-timeout=%s\n",
+		cfg.ID, cfg.Advertise, cfg.Capacity, cfg.Zone, cfg.EtcdPrefix, cfg.LeaseTTL, cfg.DrainTimeout, cfg.CommitInterval, cfg.StallTimeout)
 }

@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config, handlers agents.Handlers, log *slog.Lo
 	var ts *tableservice.Service
 	rt, err := runtime.New(runtime.Config{
 		WorkerID: cfg.ID, Store: store, Kafka: kcfg, Etcd: cli, Layout: layout, Handlers: handlers,
-		CommitInterval: cfg.CommitInterval, Logger: log,
+		CommitInterval: cfg.CommitInterval, StallTimeout: cfg.StallTimeout, Logger: log, Metrics: srv.Metrics(),
 		OnAppVersion: func(v cluster.AppVersion) {
 			if c, err := v.Catalog(); err == nil {
 				ts.PutApp(c)
@@ -119,7 +119,7 @@ func stats(rt *runtime.Runtime) tableservice.StatsFunc {
 	return func(context.Context) (tableservice.Stats, error) {
 		var out tableservice.Stats
 		for _, s := range rt.Status() {
-			out.Tasks = append(out.Tasks, tableservice.TaskStats{Task: s.Task, Role: s.Role, State: s.State, Epoch: s.Epoch, Lag: s.Lag})
+			out.Tasks = append(out.Tasks, tableservice.TaskStats{Task: s.Task, Role: s.Role, State: s.State, Epoch: s.Epoch, Lag: s.Lag, Stalled: s.Stalled})
 		}
 		return out, nil
 	}

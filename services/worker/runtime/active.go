@@ -35,6 +35,10 @@ type active struct {
 	emit      *emitter
 	consumer  *topics.Consumer
 	positions map[topics.TopicPartition]int64
+	obs       *taskObs
+	timers    *taskTimers // the app's one_worker timers, when this task runs them
+	prog      progress
+	purge     *purger // deletes consumed records of the group's repartition topics
 
 	pending     int       // records processed since the last commit
 	processed   int64     // records processed by this run
@@ -94,7 +98,10 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 
 	a := &active{rt: rt, r: r, log: log, plan: plan, version: version, group: g.Name, changelog: g.Changelog, task: task,
 		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(),
-		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now()}
+		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now(), obs: rt.obs.task(r.Task.App, taskLabel(r.Task))}
+	defer a.obs.done()
+	a.purge = newPurger(rt.admin, g.RepartitionTopics, rt.cfg.PurgeInterval)
+	defer a.purge.wait()
 	if a.positions == nil {
 		a.positions = map[topics.TopicPartition]int64{}
 	}
@@ -102,10 +109,15 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	if err != nil {
 		return fmt.Errorf("task %s: %w", r.Task, err)
 	}
-	a.exec, err = plan.NewTask(pipeline.TaskConfig{Group: g.Name, Partition: part, Tables: taskTables{task}, Emitter: a.emit, Windows: win, Logger: log})
+	a.exec, err = plan.NewTask(pipeline.TaskConfig{Group: g.Name, Partition: part, Tables: taskTables{task},
+		Emitter: countingEmitter{a.emit, a.obs.out}, Windows: win, Logger: log, OnError: a.obs.agentFailed})
 	if err != nil {
 		return err
 	}
+	if a.timers, err = newTaskTimers(a, time.Now()); err != nil {
+		return fmt.Errorf("task %s: timers: %w", r.Task, err)
+	}
+	defer rt.wtimers.hold(plan, version)()
 	for _, tp := range sources(plan, g, part) {
 		start, ok := a.positions[tp]
 		if !ok {
@@ -117,18 +129,21 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	rt.setStatus(TaskStatus{Task: r.Task, Role: r.Role, State: cluster.Running, Epoch: r.Epoch, Version: version, Changelog: g.Changelog})
 	r.Report(cluster.Running, 0)
 
-	err = a.loop(ctx)
+	err = a.watched(ctx)
 	if ctx.Err() != nil {
 		// Stopped from outside (a handoff, a drain, a shutdown): keep the task open so that
 		// Release can make the final commit; a later run of the task closes it otherwise.
 		stopConsumer()
 		parked = true
+		a.purge = nil // the final commit (Release) purges nothing: the successor will
 		rt.park(r.Task, a)
 		log.Info("task stopped; waiting for release", "processed", a.processed)
 		return nil
 	}
 	if errors.Is(err, errNewVersion) {
 		log.Info("switching to the app's new version at the committed positions", "from_version", version, "positions", fmtPositions(a.positions))
+	} else if err != nil {
+		a.obs.failed()
 	}
 	return err
 }
@@ -144,15 +159,21 @@ func (a *active) loop(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if err == nil {
+			a.prog.busy.Store(true)
+			done := 0
 			for _, rec := range b.Records {
 				if !a.r.Alive() {
 					return errLeaseLost
 				}
 				in := agents.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
 					Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Timestamp: rec.Time}
+				start := time.Now()
 				if err := a.exec.Process(ctx, in); err != nil {
 					return fmt.Errorf("task %s: %w", a.r.Task, err)
 				}
+				a.obs.latency.Observe(time.Since(start).Seconds())
+				done++
+				a.prog.records.Add(1)
 				a.positions[b.TopicPartition] = rec.Offset + 1
 				a.pending++
 				a.processed++
@@ -162,9 +183,16 @@ func (a *active) loop(ctx context.Context) error {
 					}
 				}
 			}
+			a.obs.processed(a.plan, a.group, b.Topic, done)
 		}
+		a.prog.busy.Store(false)
 		if err := a.exec.Tick(time.Now()); err != nil {
 			return fmt.Errorf("task %s: closing idle windows: %w", a.r.Task, err)
+		}
+		if a.timers != nil {
+			if err := a.timers.fire(ctx, time.Now()); err != nil {
+				return fmt.Errorf("task %s: %w", a.r.Task, err)
+			}
 		}
 		if time.Since(a.lastCommit) >= cfg.CommitInterval {
 			if err := a.commit(ctx, false); err != nil {
@@ -196,14 +224,17 @@ func (a *active) commit(ctx context.Context, force bool) error {
 	cfg := a.rt.cfg
 	switch {
 	case a.pending > 0 || a.task.PendingBytes() > 0 || force:
+		start := time.Now()
 		if err := a.task.Commit(ctx, maps.Clone(a.positions), nil); err != nil {
 			return fmt.Errorf("committing task %s: %w", a.r.Task, err)
 		}
+		a.obs.commitTook(time.Since(start))
 	case time.Since(a.lastCommit) >= cfg.IdleMarker:
 		if err := a.task.Heartbeat(ctx); err != nil {
 			return fmt.Errorf("idle marker of task %s: %w", a.r.Task, err)
 		}
 	default:
+		a.purge.committed(ctx, a.log, a.positions) // every position is committed
 		a.report()
 		return nil
 	}
@@ -215,6 +246,7 @@ func (a *active) commit(ctx context.Context, force bool) error {
 			a.log.Warn("committing consumer-group offsets (for lag tools only)", "err", err)
 		}
 	}
+	a.purge.committed(ctx, a.log, a.positions)
 	a.report()
 	return nil
 }
@@ -223,13 +255,20 @@ func (a *active) report() {
 	if a.released {
 		return
 	}
+	lag := a.lag()
+	a.obs.setLag(lag)
+	a.r.Report(cluster.Running, lag)
+	a.rt.setStatus(TaskStatus{Task: a.r.Task, Role: a.r.Role, State: cluster.Running, Epoch: a.r.Epoch, Lag: lag,
+		Processed: a.processed, Version: a.version, Changelog: a.changelog, Stalled: a.rt.stalledReason(a.r.Task, a.processed > 0)})
+}
+
+// lag is the records of the task's inputs not yet delivered to it (any goroutine).
+func (a *active) lag() int64 {
 	var lag int64
 	for _, as := range a.consumer.Assignments() {
 		lag += as.Lag()
 	}
-	a.r.Report(cluster.Running, lag)
-	a.rt.setStatus(TaskStatus{Task: a.r.Task, Role: a.r.Role, State: cluster.Running, Epoch: a.r.Epoch, Lag: lag,
-		Processed: a.processed, Version: a.version, Changelog: a.changelog})
+	return lag
 }
 
 func (a *active) checkpoint() cluster.Checkpoint {

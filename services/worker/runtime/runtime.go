@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/weirhq/weir/libs/agents"
@@ -37,6 +38,16 @@ type Config struct {
 	// table service learns the app's tables from it).
 	OnAppVersion func(cluster.AppVersion)
 	Logger       *slog.Logger
+	// Metrics, if set, registers the runtime's Prometheus collectors (the worker's /metrics).
+	Metrics prometheus.Registerer
+	// StallTimeout is how long an active may have lag and process nothing before the stall
+	// watchdog reports it and restarts it from its last commit (60 s); StallCheck is how
+	// often the watchdog looks (StallTimeout/10, at most 1 s).
+	StallTimeout time.Duration
+	StallCheck   time.Duration
+	// PurgeInterval is how often an active deletes the records of its repartition topics it
+	// has consumed and committed (5 s).
+	PurgeInterval time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -55,6 +66,15 @@ func (c *Config) withDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = time.Minute
+	}
+	if c.PurgeInterval <= 0 {
+		c.PurgeInterval = 5 * time.Second
+	}
+	if c.StallCheck <= 0 {
+		c.StallCheck = min(c.StallTimeout/10, time.Second)
+	}
 }
 
 // Runtime is the worker's tasks.Body. Its methods are safe for concurrent use by the
@@ -66,8 +86,13 @@ type Runtime struct {
 	admin    *topics.Admin
 	kafka    tables.Kafka
 	apps     *appCache
+	obs      *metrics
+	wtimers  *workerTimers
+	ctx      context.Context // ends with Close: owns the every_worker timers
+	stop     context.CancelFunc
 
 	mu     sync.Mutex
+	stalls map[cluster.TaskKey]string  // why a task last stalled, until it makes progress
 	parked map[cluster.TaskKey]*active // stopped actives awaiting Release
 	status map[cluster.TaskKey]TaskStatus
 }
@@ -99,7 +124,8 @@ func New(cfg Config) (*Runtime, error) {
 		p.Close()
 		return nil, fmt.Errorf("creating the worker runtime: %w", err)
 	}
-	return &Runtime{
+	ctx, stop := context.WithCancel(context.Background())
+	rt := &Runtime{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "runtime"),
 		producer: p,
@@ -108,11 +134,19 @@ func New(cfg Config) (*Runtime, error) {
 		apps:     newAppCache(cfg.Etcd, cfg.Layout, cfg.Handlers, cfg.OnAppVersion),
 		parked:   map[cluster.TaskKey]*active{},
 		status:   map[cluster.TaskKey]TaskStatus{},
-	}, nil
+		obs:      newMetrics(cfg.Metrics),
+		ctx:      ctx,
+		stop:     stop,
+		stalls:   map[cluster.TaskKey]string{},
+	}
+	rt.wtimers = &workerTimers{rt: rt, apps: map[string]*appTimers{}}
+	return rt, nil
 }
 
 // Close closes parked tasks and flushes and closes the runtime's producer.
 func (rt *Runtime) Close() error {
+	rt.stop()
+	rt.wtimers.wg.Wait()
 	rt.mu.Lock()
 	parked := rt.parked
 	rt.parked = map[cluster.TaskKey]*active{}
@@ -188,6 +222,7 @@ type TaskStatus struct {
 	Processed int64
 	Version   int64 // app version the task runs
 	Changelog string
+	Stalled   string // why the task last stalled, until it makes progress again
 }
 
 // Status lists the replicas this worker runs.
@@ -203,8 +238,21 @@ func (rt *Runtime) Status() []TaskStatus {
 
 func (rt *Runtime) setStatus(s TaskStatus) {
 	rt.mu.Lock()
+	if s.Stalled == "" {
+		s.Stalled = rt.stalls[s.Task] // reported until the task progresses again
+	}
 	rt.status[s.Task] = s
 	rt.mu.Unlock()
+}
+
+// stalledReason returns why the task last stalled, forgetting it once the task progressed.
+func (rt *Runtime) stalledReason(t cluster.TaskKey, progressed bool) string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if progressed {
+		delete(rt.stalls, t)
+	}
+	return rt.stalls[t]
 }
 
 func (rt *Runtime) clearStatus(t cluster.TaskKey) {
