@@ -4,11 +4,9 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -27,34 +25,6 @@ import (
 	"github.com/weirhq/weir/libs/topics"
 	webcli "github.com/weirhq/weir/services/web/cli"
 )
-
-var (
-	workerBuildOnce sync.Once
-	workerBinPath   string
-	workerBuildErr  error
-)
-
-// workerBinary builds the real worker binary (services/worker) once per test binary.
-func workerBinary(t *testing.T) string {
-	t.Helper()
-	workerBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "weir-worker-bin-")
-		if err != nil {
-			workerBuildErr = err
-			return
-		}
-		workerBinPath = filepath.Join(dir, "worker")
-		cmd := exec.Command("go", "build", "-o", workerBinPath, "./services/worker")
-		cmd.Dir = harness.Root()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			workerBuildErr = errors.New(string(out))
-		}
-	})
-	if workerBuildErr != nil {
-		t.Fatalf("building the worker: %v", workerBuildErr)
-	}
-	return workerBinPath
-}
 
 // keyIn returns the first key "<prefix><i>" whose partition (the producer's hashing) is p.
 func keyIn(prefix string, p, partitions int) string {
