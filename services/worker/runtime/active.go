@@ -102,7 +102,12 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	if err != nil {
 		return fmt.Errorf("task %s: %w", r.Task, err)
 	}
-	a.exec, err = plan.NewTask(pipeline.TaskConfig{Group: g.Name, Partition: part, Tables: taskTables{task}, Emitter: a.emit, Windows: win, Logger: log})
+	gt, err := rt.globalTables(ctx, plan)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", r.Task, err)
+	}
+	a.exec, err = plan.NewTask(pipeline.TaskConfig{Group: g.Name, Partition: part, Tables: withGlobals{own: taskTables{task}, globals: gt},
+		Emitter: a.emit, Windows: win, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,10 @@ type Config struct {
 	// OnAppVersion, if set, is called with each app version the worker starts running (the
 	// table service learns the app's tables from it).
 	OnAppVersion func(cluster.AppVersion)
-	Logger       *slog.Logger
+	// OnGlobalTable, if set, is called with each global table copy the worker starts keeping
+	// (the table service serves queries from it).
+	OnGlobalTable func(*GlobalTable)
+	Logger        *slog.Logger
 }
 
 func (c *Config) withDefaults() {
@@ -66,6 +69,7 @@ type Runtime struct {
 	admin    *topics.Admin
 	kafka    tables.Kafka
 	apps     *appCache
+	globals  globals
 
 	mu     sync.Mutex
 	parked map[cluster.TaskKey]*active // stopped actives awaiting Release
@@ -99,7 +103,9 @@ func New(cfg Config) (*Runtime, error) {
 		p.Close()
 		return nil, fmt.Errorf("creating the worker runtime: %w", err)
 	}
+	gctx, stop := context.WithCancel(context.Background())
 	return &Runtime{
+		globals:  globals{ctx: gctx, stop: stop, byKey: map[string]*GlobalTable{}},
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "runtime"),
 		producer: p,
@@ -111,8 +117,10 @@ func New(cfg Config) (*Runtime, error) {
 	}, nil
 }
 
-// Close closes parked tasks and flushes and closes the runtime's producer.
+// Close stops the global table followers, closes parked tasks and flushes and closes the
+// runtime's producer.
 func (rt *Runtime) Close() error {
+	rt.globals.close()
 	rt.mu.Lock()
 	parked := rt.parked
 	rt.parked = map[cluster.TaskKey]*active{}
