@@ -60,6 +60,8 @@ type Global struct {
 	stats counters
 
 	running      atomic.Bool
+	lastSync     time.Time // when Run last synced Pebble's WAL (Run's goroutine only)
+	unsynced     bool      // applied writes not synced yet (Run's goroutine only)
 	decodeErrors atomic.Int64
 	mu           sync.Mutex
 	parts        map[int32]*globalPart
@@ -75,6 +77,11 @@ type globalPart struct {
 	hw        int64     // end offset as last fetched; -1 while unknown
 	saved     time.Time // when the partition's state was last written
 }
+
+// globalSyncEvery bounds how long applied source records stay in Pebble's WAL buffer
+// unsynced: a process killed within it re-reads them after a restart (harmless: re-applying
+// records in order gives the same copy).
+const globalSyncEvery = time.Second
 
 // globalRefresh is how often the state of a caught-up partition without new records is
 // rewritten, so that its age measures how long ago the copy was current, not how long ago
@@ -320,7 +327,7 @@ func (g *Global) applyBatch(b topics.Batch) error {
 	if next == from {
 		return nil
 	}
-	if err := g.save(pb, b.Partition, next); err != nil {
+	if err := g.save(pb, b.Partition, next, false); err != nil {
 		return err
 	}
 	g.stats.restored.Add(applied)
@@ -339,19 +346,29 @@ func (g *Global) decode(rec *topics.Record) (key, value []byte, del bool, err er
 	return g.cfg.Decode(rec)
 }
 
-// save writes the partition's next offset into pb and commits it.
-func (g *Global) save(pb *pebble.Batch, p int32, next int64) error {
+// save writes the partition's next offset into pb and commits it, syncing the WAL when
+// sync is set or the last sync is older than globalSyncEvery.
+func (g *Global) save(pb *pebble.Batch, p int32, next int64, sync bool) error {
 	st := emptyState()
 	st.Next, st.Updated = next, time.Now()
 	meta, err := encodeMeta(st)
 	if err == nil {
 		err = pb.Set(metaKey(g.ns, p), meta, nil)
 	}
+	opts := pebble.NoSync
+	if sync || time.Since(g.lastSync) >= globalSyncEvery {
+		opts = pebble.Sync
+	}
 	if err == nil {
-		err = pb.Commit(pebble.NoSync)
+		err = pb.Commit(opts)
 	}
 	if err != nil {
 		return fmt.Errorf("applying %s/%d up to offset %d: %w", g.cfg.SourceTopic, p, next, err)
+	}
+	if opts == pebble.Sync {
+		g.lastSync, g.unsynced = time.Now(), false
+	} else {
+		g.unsynced = true
 	}
 	return nil
 }
@@ -373,7 +390,7 @@ func (g *Global) progress(gp *globalPart, next, hw int64) {
 
 // tick handles a quiet second: the consumer's position of a caught-up partition may be
 // past the last record (offsets taken by compaction or transaction markers); it is saved so
-// that lag reaches zero and a restart starts there.
+// that lag reaches zero and a restart starts there. Unsynced writes are synced.
 func (g *Global) tick(as []topics.Assignment) error {
 	for _, a := range as {
 		g.mu.Lock()
@@ -389,10 +406,10 @@ func (g *Global) tick(as []topics.Assignment) error {
 		}
 		next := int64(-1)
 		caughtUp := a.Position >= 0 && a.HighWatermark >= 0 && a.Position >= a.HighWatermark
-		if caughtUp && (a.Position > applied || time.Since(saved) > globalRefresh) {
+		if caughtUp && (a.Position > applied || time.Since(saved) > globalRefresh || g.unsynced) {
 			next = max(a.Position, applied)
 			pb := g.store.db.NewBatch()
-			err := g.save(pb, a.Partition, next)
+			err := g.save(pb, a.Partition, next, true)
 			pb.Close()
 			if err != nil {
 				return err
