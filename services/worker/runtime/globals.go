@@ -73,6 +73,21 @@ type globals struct {
 // held when the call began (so a task starts with current global tables, as Kafka Streams
 // bootstraps a GlobalKTable). Timers and tasks alike read through it.
 func (rt *Runtime) globalTables(ctx context.Context, plan *pipeline.Plan) (agents.Tables, error) {
+	set, err := rt.startGlobals(plan)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range set {
+		if err := g.waitCaughtUp(ctx); err != nil {
+			return nil, fmt.Errorf("loading global table %q of app %s: %w", g.Table, g.App, err)
+		}
+	}
+	return set, nil
+}
+
+// startGlobals starts the followers of the plan's global tables that do not run yet and
+// returns all of them, without waiting for them to catch up.
+func (rt *Runtime) startGlobals(plan *pipeline.Plan) (globalSet, error) {
 	set := globalSet{}
 	for _, t := range plan.App().Tables {
 		if !t.Global {
@@ -87,11 +102,6 @@ func (rt *Runtime) globalTables(ctx context.Context, plan *pipeline.Plan) (agent
 			return nil, err
 		}
 		set[t.Name] = g
-	}
-	for _, g := range set {
-		if err := g.waitCaughtUp(ctx); err != nil {
-			return nil, fmt.Errorf("loading global table %q of app %s: %w", g.Table, g.App, err)
-		}
 	}
 	return set, nil
 }
