@@ -167,9 +167,11 @@ func (rt *Runtime) follow(g *GlobalTable) {
 	}
 }
 
-// close stops every follower and waits for them.
+// close stops every follower and waits for them; no follower starts afterwards.
 func (gs *globals) close() {
+	gs.mu.Lock()
 	gs.stop()
+	gs.mu.Unlock()
 	gs.wg.Wait()
 }
 
