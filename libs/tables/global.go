@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +33,9 @@ type GlobalConfig struct {
 	// Decode decodes each source record; a record it fails on is logged, counted
 	// (Metrics.DecodeErrors) and skipped.
 	Decode DecodeFunc
-	// DeleteRetention is the source topic's delete.retention.ms (24 h when zero): a local
-	// copy of a partition not brought up to date for longer may miss tombstones that
-	// compaction removed since, and is rebuilt.
+	// DeleteRetention is the source topic's delete.retention.ms (when zero, Run reads it
+	// from the topic's configs, else 24 h): a local copy of a partition not brought up to
+	// date for longer may miss tombstones that compaction removed since, and is rebuilt.
 	DeleteRetention time.Duration
 	// Relist is how often Run lists the topic's partitions to pick up new ones (10 s when zero).
 	Relist time.Duration
@@ -59,15 +60,16 @@ type Global struct {
 	log   *slog.Logger
 	stats counters
 
-	running      atomic.Bool
-	lastSync     time.Time // when Run last synced Pebble's WAL (Run's goroutine only)
-	unsynced     bool      // applied writes not synced yet (Run's goroutine only)
-	decodeErrors atomic.Int64
-	mu           sync.Mutex
-	parts        map[int32]*globalPart
-	changed      chan struct{} // closed and replaced whenever a partition progresses
-	done         chan struct{} // closed when Run returns
-	runErr       error
+	running       atomic.Bool
+	readRetention bool      // Run reads DeleteRetention from the topic's configs
+	lastSync      time.Time // when Run last synced Pebble's WAL (Run's goroutine only)
+	unsynced      bool      // applied writes not synced yet (Run's goroutine only)
+	decodeErrors  atomic.Int64
+	mu            sync.Mutex
+	parts         map[int32]*globalPart
+	changed       chan struct{} // closed and replaced whenever a partition progresses
+	done          chan struct{} // closed when Run returns
+	runErr        error
 }
 
 // globalPart is the follow state of one source partition (guarded by Global.mu).
@@ -112,7 +114,8 @@ func OpenGlobal(store *Store, k Kafka, cfg GlobalConfig) (*Global, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("opening global table %q: %w", cfg.Table, err)
 	}
-	if cfg.DeleteRetention <= 0 {
+	readRetention := cfg.DeleteRetention <= 0
+	if readRetention {
 		cfg.DeleteRetention = defaultDeleteRetention
 	}
 	if cfg.Relist <= 0 {
@@ -121,7 +124,7 @@ func OpenGlobal(store *Store, k Kafka, cfg GlobalConfig) (*Global, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	g := &Global{store: store, kafka: k, cfg: cfg, ns: globalNamespace(cfg.Scope, cfg.Table, cfg.SourceTopic),
+	g := &Global{readRetention: readRetention, store: store, kafka: k, cfg: cfg, ns: globalNamespace(cfg.Scope, cfg.Table, cfg.SourceTopic),
 		base: changelogKey(cfg.Table, nil), parts: map[int32]*globalPart{},
 		changed: make(chan struct{}), done: make(chan struct{}),
 		log: cfg.Logger.With("component", "tables", "global", cfg.Table, "source", cfg.SourceTopic)}
@@ -184,6 +187,9 @@ func (g *Global) Run(ctx context.Context) (err error) {
 		cancel()
 		<-consumerDone
 	}()
+	if g.readRetention {
+		g.readDeleteRetention(ctx)
+	}
 	if err := g.assignNew(ctx, c); err != nil {
 		return err
 	}
@@ -206,6 +212,21 @@ func (g *Global) Run(ctx context.Context) (err error) {
 		}
 		if err != nil {
 			return err
+		}
+	}
+}
+
+// readDeleteRetention sets DeleteRetention from the source topic's delete.retention.ms,
+// keeping the broker default (24 h) when the topic does not set it or cannot be described.
+func (g *Global) readDeleteRetention(ctx context.Context) {
+	info, err := g.kafka.Admin.DescribeTopic(ctx, g.cfg.SourceTopic)
+	if err != nil {
+		g.log.Warn("reading the source topic's delete.retention.ms; assuming 24h", "err", err)
+		return
+	}
+	if v, ok := info.Configs["delete.retention.ms"]; ok {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+			g.cfg.DeleteRetention = time.Duration(ms) * time.Millisecond
 		}
 	}
 }
