@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/service/servicetest"
 	"github.com/weirhq/weir/libs/topics"
+	webcli "github.com/weirhq/weir/services/web/cli"
 )
 
 // globalLimit asks a worker's TableService for an account's limit in the global table
@@ -67,7 +69,8 @@ func waitGlobalLimits(t *testing.T, ctx context.Context, w *workerProc, app stri
 // TestFraudGlobalTableEveryWorker runs examples/fraud on a controller and two worker
 // processes. Limits written to ONE partition of account_limits' source topic reach the
 // global table copy of every worker: lookups in both agents (the flag filter and the
-// score_payment handler) find them for payments processed on either worker. The copy
+// score_payment handler) find them for payments processed on either worker, and the web
+// service's table query answers from a worker's copy. The copy
 // stays current across a kill -9 and restart with the same data dir (limits changed and
 // deleted while the worker was down, resumed from its local offsets) and is rebuilt by a
 // worker starting with an empty data dir.
@@ -157,6 +160,21 @@ func TestFraudGlobalTableEveryWorker(t *testing.T) {
 		}
 	}
 	phase("one", as, w1, w2)
+
+	// The web service answers queries of the global table from any worker's copy.
+	web := servicetest.Start(t, webcli.RunContext, "serve", "--listen", "127.0.0.1:0", "--etcd-prefix", env.prefix,
+		"--etcd-endpoints", strings.Join(env.endpoints, ","))
+	q := weirv1connect.NewQueryServiceClient(servicetest.HTTP1Client(t), "http://"+web.Addr, connect.WithProtoJSON())
+	for _, acct := range []string{accountOf[0], accountOf[7]} {
+		res, err := q.GetTableValue(ctx, connect.NewRequest(&weirv1.GetTableValueRequest{App: ex.App, Table: "account_limits", Key: strKey(acct)}))
+		if err != nil {
+			t.Fatalf("web query of account_limits[%s]: %v", acct, err)
+		}
+		m := res.Msg
+		if got := m.Value.GetStructValue().GetFields()["max_amount"].GetNumberValue(); !m.Found || got != limits[acct] || m.Read.Role != "global" {
+			t.Errorf("web query of account_limits[%s] = %v, want max_amount %v read from a global copy", acct, m, limits[acct])
+		}
+	}
 
 	// gw2 is killed; limits change (one is deleted) while it is down; it restarts on the
 	// same data dir and resumes from its local offsets.
