@@ -72,7 +72,7 @@ func TestControllerExamples(t *testing.T) {
 				if info.Partitions != int(tc.Partitions) {
 					t.Errorf("topic %s has %d partitions, declared %d", tc.Name, info.Partitions, tc.Partitions)
 				}
-				if tc.Role == plan.RoleChangelog || tc.Role == plan.RoleGlobalChangelog {
+				if tc.Role == plan.RoleChangelog {
 					for k, want := range map[string]string{
 						"cleanup.policy": "compact", "min.compaction.lag.ms": "3600000",
 						"max.message.bytes": "8388608", "message.timestamp.type": "LogAppendTime",

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -45,50 +46,46 @@ func globalDump(t *testing.T, g *tables.Global) map[string]string {
 	return out
 }
 
-// TestGlobalTable: a global table written by the task of one partition (worker A) is
-// readable through OpenGlobal on worker B, which follows every partition; after B restarts
-// from its local dir it reads only the tail.
+// limitDecode stores a source record's key and value as they are; a null value deletes and
+// a value "bad" does not decode.
+func limitDecode(rec *topics.Record) ([]byte, []byte, bool, error) {
+	if string(rec.Value) == "bad" {
+		return nil, nil, false, errors.New("not a limit")
+	}
+	return rec.Key, rec.Value, rec.Value == nil, nil
+}
+
+// TestGlobalTable: a global table fed by a source topic whose records sit on one partition
+// is readable through OpenGlobal on a worker that follows every partition; a record that
+// does not decode is skipped; after a restart from the local dir only the tail is read, and
+// from an empty dir the whole table is rebuilt.
 func TestGlobalTable(t *testing.T) {
 	ctx := harness.Context(t, 3*time.Minute)
-	topic := harness.Topic(t, topics.TopicSpec{Name: "gcl", Partitions: 2, Cleanup: topics.CleanupCompact,
-		Configs: map[string]string{"message.timestamp.type": "LogAppendTime"}})
+	topic := harness.Topic(t, topics.TopicSpec{Name: "glimits", Partitions: 2, Cleanup: topics.CleanupCompact})
 	k := tablesKafka(t)
-
-	// Worker A: the feeding task of partition 1.
-	sa := openStore(t, t.TempDir())
-	defer sa.Close()
-	writer, err := tables.OpenTask(ctx, sa, k, tables.TaskConfig{Topic: topic, Partition: 1, Epoch: 1, Incarnation: "a", Logger: tablesLog})
-	if err != nil {
-		t.Fatal(err)
+	p := newProducer(t)
+	put := func(key, value string) topics.Record {
+		r := topics.Record{Topic: topic, Partition: 1, PinPartition: true, Key: []byte(key)}
+		if value != "" {
+			r.Value = []byte(value)
+		}
+		return r
 	}
-	defer writer.Close()
-	limits, _ := writer.Table("limits")
-	other, _ := writer.Table("other")
+	cfg := tables.GlobalConfig{SourceTopic: topic, Table: "limits", Scope: "app", Decode: limitDecode, Logger: tablesLog}
 	want := map[string]string{}
+	var recs []topics.Record
 	for i := range 50 {
 		key, v := fmt.Sprintf("acct%02d", i), fmt.Sprint(i*10)
-		if err := limits.Set([]byte(key), []byte(v)); err != nil {
-			t.Fatal(err)
-		}
+		recs = append(recs, put(key, v))
 		want[key] = v
 	}
-	if err := other.Set([]byte("acct00"), []byte("not this table")); err != nil {
-		t.Fatal(err)
-	}
-	src := topics.TopicPartition{Topic: "limits-src", Partition: 1}
-	if err := writer.Commit(ctx, map[topics.TopicPartition]int64{src: 50}, nil); err != nil {
-		t.Fatal(err)
-	}
-	limits.Delete([]byte("acct07"))
+	recs = append(recs, put("acct07", ""), put("acct08", "bad"))
 	delete(want, "acct07")
-	if err := writer.Commit(ctx, map[topics.TopicPartition]int64{src: 51}, nil); err != nil {
-		t.Fatal(err)
-	}
+	send(t, ctx, p, recs...)
 
-	// Worker B follows the whole table.
-	dirB := t.TempDir()
-	sb := openStore(t, dirB)
-	g, err := tables.OpenGlobal(sb, k, tables.GlobalConfig{ChangelogTopic: topic, Table: "limits", Logger: tablesLog})
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	g, err := tables.OpenGlobal(s, k, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,36 +103,31 @@ func TestGlobalTable(t *testing.T) {
 	if lag := g.Lag(); lag != 0 {
 		t.Fatalf("lag %d after catching up", lag)
 	}
-	if applied := g.Applied(); len(applied) != 2 || applied[0] != 0 {
-		t.Fatalf("applied = %v", applied)
+	if applied := g.Applied(); len(applied) != 2 || applied[0] != 0 || applied[1] != 52 {
+		t.Fatalf("applied = %v, want partition 0 at 0 and 1 at 52", applied)
 	}
-	// A write while B runs reaches it.
-	limits.Set([]byte("acct99"), []byte("990"))
+	if m := g.Metrics(); m.DecodeErrors != 1 {
+		t.Fatalf("decode errors = %d, want 1", m.DecodeErrors)
+	}
+	// A write while it runs reaches it.
+	send(t, ctx, p, put("acct99", "990"))
 	want["acct99"] = "990"
-	if err := writer.Commit(ctx, map[topics.TopicPartition]int64{src: 52}, nil); err != nil {
-		t.Fatal(err)
-	}
 	if err := g.WaitCaughtUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	sameState(t, "global table after a live write", globalDump(t, g), want)
 	stop()
-	restored := g.Metrics().RestoredRecords
-	if err := sb.Close(); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	// More writes while B is down; B restarts from its local dir: readable before it runs,
-	// and it reads only the tail.
-	limits.Set([]byte("acct00"), []byte("1"))
-	limits.Set([]byte("acct98"), []byte("980"))
+	// More writes while it is down; a restart from the local dir is readable before it
+	// runs and reads only the tail.
+	send(t, ctx, p, put("acct00", "1"), put("acct98", "980"))
 	want["acct00"], want["acct98"] = "1", "980"
-	if err := writer.Commit(ctx, map[topics.TopicPartition]int64{src: 54}, nil); err != nil {
-		t.Fatal(err)
-	}
-	sb = openStore(t, dirB)
-	defer sb.Close()
-	g, err = tables.OpenGlobal(sb, k, tables.GlobalConfig{ChangelogTopic: topic, Table: "limits", Logger: tablesLog})
+	s = openStore(t, dir)
+	defer s.Close()
+	g, err = tables.OpenGlobal(s, k, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +141,20 @@ func TestGlobalTable(t *testing.T) {
 	}
 	sameState(t, "global table after a restart", globalDump(t, g), want)
 	if tail := g.Metrics().RestoredRecords; tail != 2 {
-		t.Fatalf("restart re-read %d records (first run %d), want the 2 of the tail", tail, restored)
+		t.Fatalf("restart re-read %d records, want the 2 of the tail", tail)
 	}
+
+	// An empty dir rebuilds the whole table from the topic.
+	s2 := openStore(t, t.TempDir())
+	defer s2.Close()
+	g2, err := tables.OpenGlobal(s2, k, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop2 := runGlobal(ctx, t, g2)
+	defer stop2()
+	if err := g2.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, "global table rebuilt from the topic", globalDump(t, g2), want)
 }

@@ -80,14 +80,27 @@ func startApp(t *testing.T, ctx context.Context, env *ctlEnv, addr string, ex *e
 }
 
 // send produces records one at a time (each flushed before the next), in order.
+//
+// A record the broker refuses with NOT_LEADER_OR_FOLLOWER (a topic created moments ago whose
+// partition the loaded broker has not taken up yet, even after the producer's own retries)
+// was not appended, so it is sent again, for up to 30 s.
 func send(t *testing.T, ctx context.Context, p *topics.Producer, recs ...topics.Record) {
 	t.Helper()
 	for _, r := range recs {
-		if err := p.SendAsync(ctx, r, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Flush(ctx); err != nil {
-			t.Fatal(err)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if err := p.SendAsync(ctx, r, nil); err != nil {
+				t.Fatal(err)
+			}
+			err := p.Flush(ctx)
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "Not Leader For Partition") || time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			t.Logf("sending to %s again: %v", r.Topic, err)
+			time.Sleep(500 * time.Millisecond)
 		}
 	}
 }

@@ -16,7 +16,7 @@ type TableRoute struct {
 	App        string
 	Table      string
 	Group      string // "" for a global table
-	Changelog  string // the group's changelog, or the global table's own
+	Changelog  string // the group's changelog; "" for a global table (fed from its source topic)
 	Partitions int    // the group's partition count (0 for a global table)
 	Global     bool
 	KeyType    string // "string", "number", "bool", "json", "model.X", ...
@@ -86,11 +86,6 @@ type normalizedApp struct {
 	} `json:"internal_topics"`
 }
 
-// GlobalChangelog is the changelog topic of an app's global table (libs/config/app's naming).
-func GlobalChangelog(app, table string) string {
-	return "weir." + app + "." + table + ".global-changelog"
-}
-
 // DecodeCatalog builds the table routes from an app's normalized JSON. A partitioned table
 // that no task group holds (only a Go handler uses it) gets no route.
 func DecodeCatalog(normalized []byte, version int64) (Catalog, error) {
@@ -111,7 +106,6 @@ func DecodeCatalog(normalized []byte, version int64) (Catalog, error) {
 	for _, t := range n.Tables {
 		r := TableRoute{App: n.Name, Table: t.Name, Global: t.Global, KeyType: t.Key, ValueType: t.Value, Window: t.Window}
 		if t.Global {
-			r.Changelog = GlobalChangelog(n.Name, t.Name)
 			c.Tables[t.Name] = r
 			continue
 		}

@@ -20,7 +20,7 @@ func TestCatalogAndKeys(t *testing.T) {
 	if err != nil || r.Group != "g" || r.Partitions != 6 || r.Changelog != "weir.shop.g.changelog" {
 		t.Fatalf("route of counts = %+v, %v", r, err)
 	}
-	if g, _ := c.Route("limits"); !g.Global || g.Changelog != "weir.shop.limits.global-changelog" {
+	if g, _ := c.Route("limits"); !g.Global || g.Changelog != "" {
 		t.Errorf("route of limits = %+v", g)
 	}
 	if _, err := c.Route("handler_only"); err == nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,26 +17,40 @@ import (
 	"github.com/weirhq/weir/libs/topics"
 )
 
-// GlobalConfig names a global table: its changelog topic (every partition) and the table
-// name its records carry.
+// DecodeFunc turns one record of a global table's source topic into the table's entry:
+// the key and the value to store, or del to delete the key. An error skips the record.
+type DecodeFunc func(rec *topics.Record) (key, value []byte, del bool, err error)
+
+// GlobalConfig names a global table and the topic that feeds it.
 type GlobalConfig struct {
-	ChangelogTopic string
-	Table          string
-	// DeleteRetention is the changelog's delete.retention.ms (24 h when zero): a local copy
-	// of a partition last written longer ago is rebuilt, as for standbys.
+	// SourceTopic is the topic the table mirrors: every partition, new ones picked up.
+	SourceTopic string
+	// Table is the table's name.
+	Table string
+	// Scope tells apart copies of one table name fed from one topic (the app's name); it
+	// may be empty, else [a-zA-Z0-9._-].
+	Scope string
+	// Decode decodes each source record; a record it fails on is logged, counted
+	// (Metrics.DecodeErrors) and skipped.
+	Decode DecodeFunc
+	// DeleteRetention is the source topic's delete.retention.ms (when zero, Run reads it
+	// from the topic's configs, else 24 h): a local copy of a partition not brought up to
+	// date for longer may miss tombstones that compaction removed since, and is rebuilt.
 	DeleteRetention time.Duration
 	// Relist is how often Run lists the topic's partitions to pick up new ones (10 s when zero).
 	Relist time.Duration
 	Logger *slog.Logger
 }
 
-// Global keeps a worker's copy of a global table current: one consumer follows every
-// partition of its changelog and applies whole batches by the same rules as a Standby
-// (epochs, late duplicates, trailing batches). Any task reads it through Get and Scan; Lag,
-// Applied, Metrics and WaitCaughtUp are safe from any goroutine.
+// Global keeps a worker's copy of a global table current by following every partition of
+// its source topic, as Kafka Streams' GlobalKTable does: each fetched batch of a partition
+// is decoded and written to Pebble together with the partition's next offset in one batch,
+// so a restart resumes where the copy stopped and an empty store rebuilds from the topic.
+// Any task reads it through Get and Scan; Lag, Applied, Metrics and WaitCaughtUp are safe
+// from any goroutine.
 //
 // The copy lives in the Store under its own namespace (globalNamespace), apart from the
-// partitions of the task that writes the table, so a worker may run both.
+// partitions of every task.
 type Global struct {
 	store *Store
 	kafka Kafka
@@ -45,39 +60,62 @@ type Global struct {
 	log   *slog.Logger
 	stats counters
 
-	running atomic.Bool
-	mu      sync.Mutex
-	parts   map[int32]*globalPart
-	changed chan struct{} // closed and replaced whenever a partition progresses
-	done    chan struct{} // closed when Run returns
-	runErr  error
+	running       atomic.Bool
+	readRetention bool      // Run reads DeleteRetention from the topic's configs
+	lastSync      time.Time // when Run last synced Pebble's WAL (Run's goroutine only)
+	unsynced      bool      // applied writes not synced yet (Run's goroutine only)
+	decodeErrors  atomic.Int64
+	mu            sync.Mutex
+	parts         map[int32]*globalPart
+	changed       chan struct{} // closed and replaced whenever a partition progresses
+	done          chan struct{} // closed when Run returns
+	runErr        error
 }
 
-// globalPart is the follow state of one changelog partition (guarded by Global.mu, except rp,
-// which only Run touches).
+// globalPart is the follow state of one source partition (guarded by Global.mu).
 type globalPart struct {
-	rp       *replayer
-	applied  int64 // next offset to apply: everything before it is in the Store
-	hw       int64 // end offset as last fetched; -1 while unknown
-	reported int64 // rp.appliedRecords already counted
+	following bool      // assigned to Run's consumer
+	applied   int64     // next offset to apply: everything before it is in the Store
+	hw        int64     // end offset as last fetched; -1 while unknown
+	saved     time.Time // when the partition's state was last written
 }
+
+// globalSyncEvery bounds how long applied source records stay in Pebble's WAL buffer
+// unsynced: a process killed within it re-reads them after a restart (harmless: re-applying
+// records in order gives the same copy).
+const globalSyncEvery = time.Second
+
+// globalRefresh is how often the state of a caught-up partition without new records is
+// rewritten, so that its age measures how long ago the copy was current, not how long ago
+// the partition was last written.
+const globalRefresh = time.Hour
 
 // globalNamespace is the topic name under which a global table's copy is stored: '~' is
-// not a topic character, so it never collides with a changelog partition of a task.
-func globalNamespace(topic string) string { return "~global." + topic }
+// not a topic character, so it never collides with a changelog partition of a task, and it
+// separates the scope, the table and the topic unambiguously.
+func globalNamespace(scope, table, topic string) string {
+	return "~global~" + scope + "~" + table + "~" + topic
+}
 
 // OpenGlobal checks the configuration and returns the global table, readable at once from
-// its local copy (if any); call Run to follow the changelog.
+// its local copy (if any); call Run to follow the source topic.
 func OpenGlobal(store *Store, k Kafka, cfg GlobalConfig) (*Global, error) {
 	var errs []error
 	if store == nil {
 		errs = append(errs, errors.New("no store"))
 	}
-	errs = append(errs, validTopic(cfg.ChangelogTopic), ValidTableName(cfg.Table), k.validate(false))
+	if cfg.Decode == nil {
+		errs = append(errs, errors.New("no decode function"))
+	}
+	if cfg.Scope != "" && !nameRE.MatchString(cfg.Scope) {
+		errs = append(errs, fmt.Errorf("scope %q is not valid: use [a-zA-Z0-9._-]", cfg.Scope))
+	}
+	errs = append(errs, validTopic(cfg.SourceTopic), ValidTableName(cfg.Table), k.validate(false))
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("opening global table %q: %w", cfg.Table, err)
 	}
-	if cfg.DeleteRetention <= 0 {
+	readRetention := cfg.DeleteRetention <= 0
+	if readRetention {
 		cfg.DeleteRetention = defaultDeleteRetention
 	}
 	if cfg.Relist <= 0 {
@@ -86,10 +124,10 @@ func OpenGlobal(store *Store, k Kafka, cfg GlobalConfig) (*Global, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	g := &Global{store: store, kafka: k, cfg: cfg, ns: globalNamespace(cfg.ChangelogTopic),
+	g := &Global{readRetention: readRetention, store: store, kafka: k, cfg: cfg, ns: globalNamespace(cfg.Scope, cfg.Table, cfg.SourceTopic),
 		base: changelogKey(cfg.Table, nil), parts: map[int32]*globalPart{},
 		changed: make(chan struct{}), done: make(chan struct{}),
-		log: cfg.Logger.With("component", "tables", "global", cfg.Table, "changelog", cfg.ChangelogTopic)}
+		log: cfg.Logger.With("component", "tables", "global", cfg.Table, "source", cfg.SourceTopic)}
 	g.stats.lag.Store(-1)
 	local, err := g.localPartitions()
 	if err != nil {
@@ -100,6 +138,9 @@ func OpenGlobal(store *Store, k Kafka, cfg GlobalConfig) (*Global, error) {
 	}
 	return g, nil
 }
+
+// Table is the table's name.
+func (g *Global) Table() string { return g.cfg.Table }
 
 // localPartitions lists the partitions the Store holds a copy of.
 func (g *Global) localPartitions() ([]int32, error) {
@@ -115,8 +156,9 @@ func (g *Global) localPartitions() ([]int32, error) {
 	return out, err
 }
 
-// Run follows every partition of the changelog until ctx ends (then it returns nil) or a
-// problem stops it. Run may be called once.
+// Run follows every partition of the source topic until ctx ends (then it returns nil) or
+// a problem stops it (Kafka or the Store; records that fail to decode are skipped). Run may
+// be called once.
 func (g *Global) Run(ctx context.Context) (err error) {
 	if !g.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("global table %q: Run called twice", g.cfg.Table)
@@ -145,6 +187,9 @@ func (g *Global) Run(ctx context.Context) (err error) {
 		cancel()
 		<-consumerDone
 	}()
+	if g.readRetention {
+		g.readDeleteRetention(ctx)
+	}
 	if err := g.assignNew(ctx, c); err != nil {
 		return err
 	}
@@ -171,64 +216,74 @@ func (g *Global) Run(ctx context.Context) (err error) {
 	}
 }
 
-// assignNew lists the changelog's partitions and starts following those not followed yet.
-func (g *Global) assignNew(ctx context.Context, c *topics.Consumer) error {
-	offs, err := g.kafka.Admin.ListOffsets(ctx, g.cfg.ChangelogTopic)
+// readDeleteRetention sets DeleteRetention from the source topic's delete.retention.ms,
+// keeping the broker default (24 h) when the topic does not set it or cannot be described.
+func (g *Global) readDeleteRetention(ctx context.Context) {
+	info, err := g.kafka.Admin.DescribeTopic(ctx, g.cfg.SourceTopic)
 	if err != nil {
-		return fmt.Errorf("listing partitions of %s: %w", g.cfg.ChangelogTopic, err)
+		g.log.Warn("reading the source topic's delete.retention.ms; assuming 24h", "err", err)
+		return
+	}
+	if v, ok := info.Configs["delete.retention.ms"]; ok {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+			g.cfg.DeleteRetention = time.Duration(ms) * time.Millisecond
+		}
+	}
+}
+
+// assignNew lists the source topic's partitions and starts following those not followed yet.
+func (g *Global) assignNew(ctx context.Context, c *topics.Consumer) error {
+	offs, err := g.kafka.Admin.ListOffsets(ctx, g.cfg.SourceTopic)
+	if err != nil {
+		return fmt.Errorf("listing partitions of %s: %w", g.cfg.SourceTopic, err)
 	}
 	for tp, r := range offs {
 		g.mu.Lock()
 		gp := g.parts[tp.Partition]
 		g.mu.Unlock()
-		if gp != nil && gp.rp != nil {
+		if gp != nil && gp.following {
 			continue
 		}
-		st, err := g.startState(tp.Partition, r)
+		next, err := g.startOffset(tp.Partition, r)
 		if err != nil {
 			return err
 		}
-		nsTP := topics.TopicPartition{Topic: g.ns, Partition: tp.Partition}
-		gp = &globalPart{rp: newReplayer(g.store, nsTP, st, false, g.log), applied: st.Next, hw: r.End}
 		g.mu.Lock()
-		g.parts[tp.Partition] = gp
+		g.parts[tp.Partition] = &globalPart{following: true, applied: next, hw: r.End, saved: time.Now()}
 		g.mu.Unlock()
-		c.Assign(tp, st.Next)
-		g.log.Info("global table following a changelog partition", "partition", tp.Partition, "from", st.Next, "end", r.End)
+		c.Assign(tp, next)
+		g.log.Info("global table following a source partition", "partition", tp.Partition, "from", next, "end", r.End)
 	}
+	g.stats.lag.Store(g.Lag())
 	g.notify()
 	return nil
 }
 
-// startState reads a partition's local state, rebuilding it (from the log start) when it
-// is too old or does not match the log.
-func (g *Global) startState(p int32, offs topics.OffsetRange) (PartitionState, error) {
-	st, ok := emptyState(), false
+// startOffset reads a partition's local state and returns where to resume, rebuilding the
+// partition (from the log start) when its copy is too old or does not match the log.
+func (g *Global) startOffset(p int32, offs topics.OffsetRange) (int64, error) {
 	v, found, err := g.store.get(metaKey(g.ns, p))
 	if err != nil {
-		return PartitionState{}, err
+		return 0, err
 	}
-	if found {
-		if st, err = decodeMeta(v); err != nil {
-			return PartitionState{}, fmt.Errorf("reading the local state of %s/%d: %w", g.cfg.ChangelogTopic, p, err)
-		}
-		ok = true
+	if !found {
+		return offs.Start, nil
 	}
-	stale := ok && time.Since(st.Updated) > g.cfg.DeleteRetention
-	mismatch := ok && (st.Next > offs.End || st.Next < offs.Start)
-	if stale || mismatch {
-		g.log.Warn("rebuilding a global table partition from the changelog", "partition", p, "too_old", stale,
-			"mismatch", mismatch, "local_next", st.Next, "log_start", offs.Start, "log_end", offs.End)
-		if err := g.dropLocal(p); err != nil {
-			return PartitionState{}, err
-		}
-		ok = false
+	st, err := decodeMeta(v)
+	if err != nil {
+		return 0, fmt.Errorf("reading the local state of %s/%d: %w", g.cfg.SourceTopic, p, err)
 	}
-	if !ok {
-		st = emptyState()
-		st.Next = offs.Start
+	stale := time.Since(st.Updated) > g.cfg.DeleteRetention
+	mismatch := st.Next > offs.End || st.Next < offs.Start
+	if !stale && !mismatch {
+		return st.Next, nil
 	}
-	return st, nil
+	g.log.Warn("rebuilding a global table partition from its source topic", "partition", p, "too_old", stale,
+		"mismatch", mismatch, "local_next", st.Next, "log_start", offs.Start, "log_end", offs.End)
+	if err := g.dropLocal(p); err != nil {
+		return 0, err
+	}
+	return offs.Start, nil
 }
 
 // dropLocal deletes the local copy of one partition.
@@ -241,73 +296,148 @@ func (g *Global) dropLocal(p int32) error {
 		err = b.Commit(pebble.NoSync)
 	}
 	if err != nil {
-		return fmt.Errorf("dropping the local copy of %s/%d: %w", g.cfg.ChangelogTopic, p, err)
+		return fmt.Errorf("dropping the local copy of %s/%d: %w", g.cfg.SourceTopic, p, err)
 	}
 	return nil
 }
 
-// applyBatch applies the whole changelog batches of one fetched batch.
+// applyBatch decodes one fetched batch and writes its entries with the partition's next
+// offset in one Pebble batch.
 func (g *Global) applyBatch(b topics.Batch) error {
 	g.mu.Lock()
 	gp := g.parts[b.Partition]
+	from := int64(-1)
+	if gp != nil && gp.following {
+		from = gp.applied
+	}
 	g.mu.Unlock()
-	if gp == nil || gp.rp == nil {
-		return nil // not assigned by us
+	if from < 0 || len(b.Records) == 0 {
+		return nil // not followed by us
 	}
+	pb := g.store.db.NewBatch()
+	defer pb.Close()
+	prefix := partitionPrefix(g.ns, b.Partition)
+	next, applied := from, int64(0)
+	var scratch []byte
 	for i := range b.Records {
-		if err := gp.rp.add(&b.Records[i]); err != nil {
-			return err
+		rec := &b.Records[i]
+		if rec.Offset < next {
+			continue // delivered again
 		}
+		next = rec.Offset + 1
+		key, value, del, err := g.decode(rec)
+		if err != nil {
+			n := g.decodeErrors.Add(1)
+			if n <= 10 || n%1000 == 0 {
+				g.log.Warn("skipping a source record that does not decode", "partition", rec.Partition,
+					"offset", rec.Offset, "err", err, "skipped_so_far", n)
+			}
+			continue
+		}
+		scratch = append(append(append(append(scratch[:0], prefix...), g.cfg.Table...), 0), key...)
+		if del {
+			err = pb.Delete(scratch, nil)
+		} else {
+			err = pb.Set(scratch, value, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("applying %s/%d at offset %d: %w", g.cfg.SourceTopic, rec.Partition, rec.Offset, err)
+		}
+		applied++
 	}
-	return g.sync(gp, b.HighWatermark, -1)
+	if next == from {
+		return nil
+	}
+	if err := g.save(pb, b.Partition, next, false); err != nil {
+		return err
+	}
+	g.stats.restored.Add(applied)
+	g.progress(gp, next, b.HighWatermark)
+	return nil
 }
 
-// tick handles a quiet second: a partition that is caught up has no open batch (a trailing
-// batch without a marker is not a Weir commit), and its position is applied.
+// decode calls the decode function, turning a panic into an error: a bad record never
+// stops the follower.
+func (g *Global) decode(rec *topics.Record) (key, value []byte, del bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoding panicked: %v", r)
+		}
+	}()
+	return g.cfg.Decode(rec)
+}
+
+// save writes the partition's next offset into pb and commits it, syncing the WAL when
+// sync is set or the last sync is older than globalSyncEvery.
+func (g *Global) save(pb *pebble.Batch, p int32, next int64, sync bool) error {
+	st := emptyState()
+	st.Next, st.Updated = next, time.Now()
+	meta, err := encodeMeta(st)
+	if err == nil {
+		err = pb.Set(metaKey(g.ns, p), meta, nil)
+	}
+	opts := pebble.NoSync
+	if sync || time.Since(g.lastSync) >= globalSyncEvery {
+		opts = pebble.Sync
+	}
+	if err == nil {
+		err = pb.Commit(opts)
+	}
+	if err != nil {
+		return fmt.Errorf("applying %s/%d up to offset %d: %w", g.cfg.SourceTopic, p, next, err)
+	}
+	if opts == pebble.Sync {
+		g.lastSync, g.unsynced = time.Now(), false
+	} else {
+		g.unsynced = true
+	}
+	return nil
+}
+
+// progress publishes a partition's new position (next ≥ 0) and end offset (hw ≥ 0).
+func (g *Global) progress(gp *globalPart, next, hw int64) {
+	g.mu.Lock()
+	if next >= 0 {
+		gp.applied = max(gp.applied, next)
+		gp.saved = time.Now()
+	}
+	if hw >= 0 {
+		gp.hw = hw
+	}
+	g.mu.Unlock()
+	g.stats.lag.Store(g.Lag())
+	g.notify()
+}
+
+// tick handles a quiet second: the consumer's position of a caught-up partition may be
+// past the last record (offsets taken by compaction or transaction markers); it is saved so
+// that lag reaches zero and a restart starts there. Unsynced writes are synced.
 func (g *Global) tick(as []topics.Assignment) error {
 	for _, a := range as {
 		g.mu.Lock()
 		gp := g.parts[a.Partition]
+		var applied int64
+		var saved time.Time
+		if gp != nil {
+			applied, saved = gp.applied, gp.saved
+		}
 		g.mu.Unlock()
-		if gp == nil || gp.rp == nil {
+		if gp == nil || !gp.following {
 			continue
 		}
-		position := int64(-1)
-		if a.Position >= 0 && a.HighWatermark >= 0 && a.Position >= a.HighWatermark {
-			gp.rp.finishTrailing()
-			if gp.rp.asm.cur == nil {
-				position = a.Position // the rest was compacted away
+		next := int64(-1)
+		caughtUp := a.Position >= 0 && a.HighWatermark >= 0 && a.Position >= a.HighWatermark
+		if caughtUp && (a.Position > applied || time.Since(saved) > globalRefresh || g.unsynced) {
+			next = max(a.Position, applied)
+			pb := g.store.db.NewBatch()
+			err := g.save(pb, a.Partition, next, true)
+			pb.Close()
+			if err != nil {
+				return err
 			}
 		}
-		if err := g.sync(gp, a.HighWatermark, position); err != nil {
-			return err
-		}
+		g.progress(gp, next, a.HighWatermark)
 	}
-	return nil
-}
-
-// sync writes what the replayer staged and publishes progress.
-func (g *Global) sync(gp *globalPart, hw, position int64) error {
-	if err := gp.rp.flush(); err != nil {
-		return err
-	}
-	g.stats.restored.Add(gp.rp.appliedRecords - gp.reported)
-	gp.reported = gp.rp.appliedRecords
-	g.mu.Lock()
-	gp.applied = max(gp.applied, gp.rp.state.Next, position)
-	if hw >= 0 {
-		gp.hw = hw
-	}
-	var skipped int64
-	for _, p := range g.parts {
-		if p.rp != nil {
-			skipped += p.rp.skippedBatches
-		}
-	}
-	g.stats.skipped.Store(skipped)
-	g.mu.Unlock()
-	g.stats.lag.Store(g.Lag())
-	g.notify()
 	return nil
 }
 
@@ -318,8 +448,8 @@ func (g *Global) notify() {
 	g.mu.Unlock()
 }
 
-// Lag is the sum over partitions of the changelog end minus the applied offset, as of the
-// last fetch; -1 until every followed partition's end is known.
+// Lag is the sum over partitions of the source topic's end minus the applied offset, as of
+// the last fetch; -1 until every followed partition's end is known.
 func (g *Global) Lag() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -328,7 +458,7 @@ func (g *Global) Lag() int64 {
 	}
 	var lag int64
 	for _, p := range g.parts {
-		if p.rp == nil || p.hw < 0 {
+		if !p.following || p.hw < 0 {
 			return -1
 		}
 		lag += max(0, p.hw-p.applied)
@@ -336,7 +466,8 @@ func (g *Global) Lag() int64 {
 	return lag
 }
 
-// Applied returns, per partition, the next changelog offset to apply.
+// Applied returns, per partition, the next source offset to apply (-1 for a local copy
+// not followed yet).
 func (g *Global) Applied() map[int32]int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -347,18 +478,20 @@ func (g *Global) Applied() map[int32]int64 {
 	return out
 }
 
-// Metrics returns the counters (RestoredRecords, SkippedBatches, StandbyLag = Lag).
+// Metrics returns the counters: RestoredRecords (entries applied), DecodeErrors and
+// StandbyLag (= Lag).
 func (g *Global) Metrics() Metrics {
 	m := g.stats.snapshot()
 	m.StandbyLag = g.Lag()
+	m.DecodeErrors = g.decodeErrors.Load()
 	return m
 }
 
-// WaitCaughtUp waits until every partition of the changelog is applied up to its end
+// WaitCaughtUp waits until every partition of the source topic is applied up to its end
 // offset as listed when the call began (so a write acknowledged before the call is
 // readable after it). It needs Run to be running; it returns Run's error if Run stops.
 func (g *Global) WaitCaughtUp(ctx context.Context) error {
-	offs, err := g.kafka.Admin.ListOffsets(ctx, g.cfg.ChangelogTopic)
+	offs, err := g.kafka.Admin.ListOffsets(ctx, g.cfg.SourceTopic)
 	if err != nil {
 		return fmt.Errorf("waiting for global table %q: listing offsets: %w", g.cfg.Table, err)
 	}
@@ -390,7 +523,7 @@ func (g *Global) behind(offs map[topics.TopicPartition]topics.OffsetRange) []int
 	var out []int32
 	for tp, r := range offs {
 		gp := g.parts[tp.Partition]
-		if gp == nil || gp.rp == nil || gp.applied < r.End {
+		if gp == nil || !gp.following || gp.applied < r.End {
 			out = append(out, tp.Partition)
 		}
 	}

@@ -9,9 +9,10 @@ import (
 )
 
 // Get returns the value of key in the worker's copy of the global table. A key belongs to
-// one partition of the changelog (its source record's); should it exist in several (the
-// source's producer changed partitioners), the lowest-numbered partition wins, here and in
-// Scan. Each partition is read as of its last applied batch.
+// one partition of the source topic (its records'); should it exist in several (the
+// source's producer changed partitioners, or pinned partitions), the lowest-numbered
+// partition wins, here and in Scan, and a delete on one partition leaves the key's entries
+// on the others. Each partition is read as of its last applied batch.
 func (g *Global) Get(key []byte) ([]byte, bool, error) {
 	ck := changelogKey(g.cfg.Table, key)
 	for _, p := range g.partitions() {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Metrics are cumulative counters of a Task or a Standby (Prometheus export comes later).
+// Metrics are cumulative counters of a Task, a Standby or a Global (Prometheus export comes later).
 type Metrics struct {
 	Commits    int64 // appended commit batches (fences and heartbeats not included)
 	Heartbeats int64 // appended idle markers
@@ -19,8 +19,11 @@ type Metrics struct {
 	SkippedBatches     int64 // changelog batches skipped (lower epoch or duplicate)
 	Repairs            int64 // foreign batches detected whose keys were re-appended
 	RepairedKeys       int64 // keys re-appended by repairs
-	// StandbyLag is changelog end − applied offset (standbys only; -1 while unknown).
+	// StandbyLag is changelog end − applied offset (standbys only; -1 while unknown); for a
+	// Global, source topic end − applied offset.
 	StandbyLag int64
+	// DecodeErrors counts source records a Global skipped because they did not decode.
+	DecodeErrors int64
 }
 
 type counters struct {

@@ -401,7 +401,7 @@ func (x *ValidateResponse) GetNormalizedJson() string {
 type TopicChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// "declared", "changelog", "global_changelog", "repartition" or "dead_letter".
+	// "declared", "changelog", "repartition" or "dead_letter".
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
 	// "create", "update_configs", "unchanged", "refused" (partition count differs) or
 	// "recreate" (an internal topic rebuilt by a state reset).

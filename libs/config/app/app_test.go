@@ -48,7 +48,7 @@ func TestTaskGroupsOfFraud(t *testing.T) {
 	for _, s := range a.InternalTopics() {
 		names = append(names, s.Name)
 	}
-	want := []string{"weir.fraud.account_limits.global-changelog", "weir.fraud.flag_large_payments.changelog", "weir.fraud.score.changelog"}
+	want := []string{"weir.fraud.flag_large_payments.changelog", "weir.fraud.score.changelog"}
 	if !slices.Equal(names, want) {
 		t.Errorf("InternalTopics = %v, want %v", names, want)
 	}

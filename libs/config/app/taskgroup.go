@@ -163,8 +163,8 @@ func (v *validator) groupPartitions(tg *TaskGroup, ms []member) int {
 }
 
 // InternalTopics returns the topics Weir creates for the app itself: one changelog per
-// task group (compacted, append-time stamped), the repartition topics, and one changelog
-// per global table.
+// task group (compacted, append-time stamped) and the repartition topics. A global table
+// has no changelog: every worker follows its source topic directly.
 func (a *App) InternalTopics() []topics.TopicSpec {
 	var out []topics.TopicSpec
 	changelog := func(name string, partitions int) topics.TopicSpec {
@@ -177,14 +177,6 @@ func (a *App) InternalTopics() []topics.TopicSpec {
 		out = append(out, changelog(g.Changelog, g.Partitions))
 		for _, r := range g.RepartitionTopics {
 			out = append(out, topics.TopicSpec{Name: r, Partitions: g.Partitions, Replication: a.Replication, Cleanup: topics.CleanupDelete})
-		}
-	}
-	for _, t := range a.Tables {
-		if !t.Global {
-			continue
-		}
-		if src := a.Topic(t.Source.Name); src != nil {
-			out = append(out, changelog(fmt.Sprintf("%s%s.%s.global-changelog", weirInternalPrefix, a.Name, t.Name), src.Partitions))
 		}
 	}
 	slices.SortFunc(out, func(x, y topics.TopicSpec) int { return strings.Compare(x.Name, y.Name) })

@@ -41,7 +41,7 @@ func stateBreaks(old, next *definition) []*weirv1.StateBreak {
 			}
 		}
 		if a.Global != b.Global {
-			add(obj, "global changes from %t to %t: the state moves between per-task and global changelogs", a.Global, b.Global)
+			add(obj, "global changes from %t to %t: the state moves between a per-task changelog and a copy of the source topic on every worker", a.Global, b.Global)
 		}
 		if why := windowBreak(a, b); why != "" {
 			add(obj, "%s: stored windows would be misread", why)

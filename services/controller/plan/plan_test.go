@@ -84,7 +84,7 @@ func TestTopicsCarryTheCommitProtocolSettings(t *testing.T) {
 	roles := map[string]int{}
 	for _, tp := range Topics(a) {
 		roles[tp.Role]++
-		if tp.Role == RoleChangelog || tp.Role == RoleGlobalChangelog {
+		if tp.Role == RoleChangelog {
 			c := tp.Spec.ConfigEntries()
 			if c["cleanup.policy"] != "compact" || c["min.compaction.lag.ms"] != "3600000" ||
 				c["max.message.bytes"] != "8388608" || c["message.timestamp.type"] != "LogAppendTime" {
@@ -95,7 +95,7 @@ func TestTopicsCarryTheCommitProtocolSettings(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if roles[RoleChangelog] != 2 || roles[RoleGlobalChangelog] != 1 || roles[RoleDeadLetter] != 1 || roles[RoleDeclared] != 5 {
+	if roles[RoleChangelog] != 2 || len(roles) != 3 || roles[RoleDeadLetter] != 1 || roles[RoleDeclared] != 5 {
 		t.Errorf("roles %v", roles)
 	}
 	if got := SourceTopics(a); strings.Join(got, ",") != "account_limits,payments,suspicious_payments" {

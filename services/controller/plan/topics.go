@@ -12,11 +12,10 @@ import (
 
 // Topic roles.
 const (
-	RoleDeclared        = "declared"
-	RoleChangelog       = "changelog"
-	RoleGlobalChangelog = "global_changelog"
-	RoleRepartition     = "repartition"
-	RoleDeadLetter      = "dead_letter"
+	RoleDeclared    = "declared"
+	RoleChangelog   = "changelog"
+	RoleRepartition = "repartition"
+	RoleDeadLetter  = "dead_letter"
 )
 
 // Settings of every changelog topic, as the commit protocol needs them (docs/controller.md).
@@ -64,8 +63,6 @@ func Topics(a *app.App) []Topic {
 		switch {
 		case changelogs[s.Name]:
 			role = RoleChangelog
-		case strings.HasSuffix(s.Name, ".global-changelog"):
-			role = RoleGlobalChangelog
 		}
 		if role != RoleRepartition {
 			s.Cleanup = topics.CleanupCompact

@@ -56,6 +56,7 @@ func Run(ctx context.Context, cfg Config, handlers agents.Handlers, log *slog.Lo
 				log.Warn("table service: reading the app's tables", "app", v.App, "err", err)
 			}
 		},
+		OnGlobalTable: func(g *runtime.GlobalTable) { ts.RegisterGlobal(g.App, g.Table, g) },
 	})
 	if err != nil {
 		return err

@@ -109,7 +109,11 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	if err != nil {
 		return fmt.Errorf("task %s: %w", r.Task, err)
 	}
-	a.exec, err = plan.NewTask(pipeline.TaskConfig{Group: g.Name, Partition: part, Tables: taskTables{task},
+	gt, err := rt.globalTables(ctx, plan)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", r.Task, err)
+	}
+	a.exec, err = plan.NewTask(pipeline.TaskConfig{Group: g.Name, Partition: part, Tables: withGlobals{own: taskTables{task}, globals: gt},
 		Emitter: countingEmitter{a.emit, a.obs.out}, Windows: win, Logger: log, OnError: a.obs.agentFailed})
 	if err != nil {
 		return err

@@ -48,6 +48,9 @@ type Config struct {
 	// PurgeInterval is how often an active deletes the records of its repartition topics it
 	// has consumed and committed (5 s).
 	PurgeInterval time.Duration
+	// OnGlobalTable, if set, is called with each global table copy the worker starts keeping
+	// (the table service serves queries from it).
+	OnGlobalTable func(*GlobalTable)
 }
 
 func (c *Config) withDefaults() {
@@ -90,6 +93,7 @@ type Runtime struct {
 	wtimers  *workerTimers
 	ctx      context.Context // ends with Close: owns the every_worker timers
 	stop     context.CancelFunc
+	globals  globals
 
 	mu     sync.Mutex
 	stalls map[cluster.TaskKey]string  // why a task last stalled, until it makes progress
@@ -125,7 +129,9 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("creating the worker runtime: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
+	gctx, gstop := context.WithCancel(context.Background())
 	rt := &Runtime{
+		globals:  globals{ctx: gctx, stop: gstop, byKey: map[string]*GlobalTable{}},
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "runtime"),
 		producer: p,
@@ -143,10 +149,12 @@ func New(cfg Config) (*Runtime, error) {
 	return rt, nil
 }
 
-// Close closes parked tasks and flushes and closes the runtime's producer.
+// Close stops the global table followers, closes parked tasks and flushes and closes the
+// runtime's producer.
 func (rt *Runtime) Close() error {
 	rt.stop()
 	rt.wtimers.wg.Wait()
+	rt.globals.close()
 	rt.mu.Lock()
 	parked := rt.parked
 	rt.parked = map[cluster.TaskKey]*active{}

@@ -22,6 +22,9 @@ func (rt *Runtime) runStandby(ctx context.Context, r tasks.Replica) error {
 		return err
 	}
 	log := rt.log.With("task", r.Task.String(), "role", string(r.Role))
+	if _, err := rt.startGlobals(plan); err != nil { // warm for a promotion
+		log.Warn("starting the app's global tables", "err", err)
+	}
 	s, err := tables.OpenStandby(rt.cfg.Store, rt.kafka, tables.StandbyConfig{Topic: g.Changelog, Partition: int32(r.Task.Partition), Logger: log})
 	if err != nil {
 		return fmt.Errorf("opening standby of %s: %w", r.Task, err)

@@ -24,14 +24,23 @@ const timerTable = "weir.timers"
 // takes over; beyond it the missed times are skipped (and logged).
 const maxCatchUp = 100
 
-// globalTables gives an app's timers its global tables. Global tables are not wired into
-// the worker runtime yet: the placeholder fails every lookup with a clear error.
-func (rt *Runtime) globalTables(appName string) agents.Tables { return noGlobalTables{app: appName} }
+// timerTables gives an app's timers its global tables (read-only, without waiting for them
+// to catch up: a timer reads what the worker's copy holds when it fires).
+func (rt *Runtime) timerTables(plan *pipeline.Plan) agents.Tables {
+	set, err := rt.startGlobals(plan)
+	if err != nil {
+		return noGlobalTables{app: plan.App().Name, err: err}
+	}
+	return set
+}
 
-type noGlobalTables struct{ app string }
+type noGlobalTables struct {
+	app string
+	err error
+}
 
 func (n noGlobalTables) Table(name string) (agents.Table, error) {
-	return nil, fmt.Errorf("table %q of app %q: global tables are not available to timers on this worker", name, n.app)
+	return nil, fmt.Errorf("table %q of app %q: the global tables did not start: %w", name, n.app, n.err)
 }
 
 // ownsOneWorkerTimers reports whether the active of group g, partition part runs the app's
@@ -68,7 +77,7 @@ func newTaskTimers(a *active, now time.Time) (*taskTimers, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
-	ts, err := a.plan.NewTimers(pipeline.TimerConfig{Worker: a.rt.cfg.WorkerID, Tables: a.rt.globalTables(a.r.Task.App),
+	ts, err := a.plan.NewTimers(pipeline.TimerConfig{Worker: a.rt.cfg.WorkerID, Tables: a.rt.timerTables(a.plan),
 		Emitter: countingEmitter{a.emit, a.obs.out}, Logger: a.log})
 	if err != nil {
 		return nil, err
@@ -203,7 +212,7 @@ func (w *workerTimers) run(ctx context.Context, plan *pipeline.Plan, list []*pip
 	start := func() error {
 		em = newEmitter(ctx, w.rt.producer)
 		var err error
-		ts, err = plan.NewTimers(pipeline.TimerConfig{Worker: w.rt.cfg.WorkerID, Tables: w.rt.globalTables(plan.App().Name),
+		ts, err = plan.NewTimers(pipeline.TimerConfig{Worker: w.rt.cfg.WorkerID, Tables: w.rt.timerTables(plan),
 			Emitter: countingEmitter{em, obs.out}, Logger: log})
 		return err
 	}
