@@ -12,6 +12,7 @@ import (
 	"github.com/weirhq/weir/libs/agents/pipeline"
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/config/app"
+	"github.com/weirhq/weir/libs/failpoint"
 	"github.com/weirhq/weir/libs/tables"
 	"github.com/weirhq/weir/libs/topics"
 	"github.com/weirhq/weir/services/worker/tasks"
@@ -35,6 +36,7 @@ type active struct {
 	emit      *emitter
 	consumer  *topics.Consumer
 	positions map[topics.TopicPartition]int64
+	dedup     *agents.Dedup // drops replays of Weir-emitted inputs; marks committed in the marker
 
 	pending     int       // records processed since the last commit
 	processed   int64     // records processed by this run
@@ -93,7 +95,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	defer func() { stopConsumer(); <-consumed }()
 
 	a := &active{rt: rt, r: r, log: log, plan: plan, version: version, group: g.Name, changelog: g.Changelog, task: task,
-		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(),
+		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(), dedup: agents.NewDedup(task.Dedup()),
 		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now()}
 	if a.positions == nil {
 		a.positions = map[topics.TopicPartition]int64{}
@@ -150,8 +152,10 @@ func (a *active) loop(ctx context.Context) error {
 				}
 				in := agents.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
 					Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Timestamp: rec.Time}
-				if err := a.exec.Process(ctx, in); err != nil {
-					return fmt.Errorf("task %s: %w", a.r.Task, err)
+				if !a.dedup.Seen(&in) { // a replay of a record already consumed only moves the position
+					if err := a.exec.Process(ctx, in); err != nil {
+						return fmt.Errorf("task %s: %w", a.r.Task, err)
+					}
 				}
 				a.positions[b.TopicPartition] = rec.Offset + 1
 				a.pending++
@@ -193,10 +197,14 @@ func (a *active) commit(ctx context.Context, force bool) error {
 	if err := a.emit.flush(ctx); err != nil {
 		return fmt.Errorf("task %s: %w", a.r.Task, err)
 	}
+	failpoint.Hit(failpointAfterFlush)
+	if pause, ok := isZombie(failpoint.Hit(failpointBeforeAppend)); ok {
+		ctx = a.zombie(ctx, pause) // crash tests: a stale batch is about to land
+	}
 	cfg := a.rt.cfg
 	switch {
 	case a.pending > 0 || a.task.PendingBytes() > 0 || force:
-		if err := a.task.Commit(ctx, maps.Clone(a.positions), nil); err != nil {
+		if err := a.task.Commit(ctx, maps.Clone(a.positions), a.dedup.Changed()); err != nil {
 			return fmt.Errorf("committing task %s: %w", a.r.Task, err)
 		}
 	case time.Since(a.lastCommit) >= cfg.IdleMarker:
