@@ -20,7 +20,8 @@ import (
 //
 // Records without those headers (external producers) and records identified by content
 // (HeaderIdentity: window closes, timer firings) are never dropped. Dedup is not safe for
-// concurrent use (one task goroutine).
+// concurrent use (one task goroutine). A nil *Dedup drops nothing (guarantee
+// "at_least_once").
 type Dedup struct {
 	marks   map[string]*dedupMark // by base key: "<in topic>/<in partition>|<task>|<source>"
 	changed []*dedupMark
@@ -57,6 +58,9 @@ func NewDedup(committed map[string]int64) *Dedup {
 // Seen reports whether rec (consumed from rec.Topic/rec.Partition) is a replay of a record
 // already consumed; if not, it raises the high-water mark of its producer.
 func (d *Dedup) Seen(rec *Record) bool {
+	if d == nil {
+		return false
+	}
 	var task, source, offset, seq []byte
 	n := 0
 	for i := range rec.Headers {
@@ -107,7 +111,7 @@ func (d *Dedup) Seen(rec *Record) bool {
 // Changed returns the marks raised since the last call, in the form tables.Task.Commit
 // merges into the committed ones, and forgets them (nil when none changed).
 func (d *Dedup) Changed() map[string]int64 {
-	if len(d.changed) == 0 {
+	if d == nil || len(d.changed) == 0 {
 		return nil
 	}
 	out := make(map[string]int64, 2*len(d.changed))
@@ -121,4 +125,9 @@ func (d *Dedup) Changed() map[string]int64 {
 }
 
 // Dropped counts the replays dropped so far.
-func (d *Dedup) Dropped() int64 { return d.dropped }
+func (d *Dedup) Dropped() int64 {
+	if d == nil {
+		return 0
+	}
+	return d.dropped
+}

@@ -6,7 +6,8 @@
 //	WEIR_FAILPOINTS="commit.after-flush=kill@3,commit.before-append=zombie@5"
 //
 // Each entry is NAME=ACTION@N: the N-th time the process passes the point NAME, ACTION
-// fires (once). Actions:
+// fires (once); or NAME=ACTION@+DURATION: ACTION fires (once) at the first pass at least
+// DURATION (e.g. 5s) after the process started, whatever the rate of passes. Actions:
 //
 //   - kill: the process writes "failpoint fired name=NAME action=kill" to stderr and sends
 //     itself SIGKILL (a crash at exactly that point).
@@ -36,12 +37,15 @@ const EnvVar = "WEIR_FAILPOINTS"
 const ActionKill = "kill"
 
 type point struct {
-	action string
-	at     int64 // fires on this hit
-	hits   int64
+	action    string
+	at        int64     // fires on this hit (0: by time)
+	notBefore time.Time // fires at the first hit from then on (when at is 0)
+	hits      int64
+	fired     bool
 }
 
 var (
+	started  = time.Now()
 	mu       sync.Mutex
 	points   map[string]*point // nil when nothing is armed: Hit returns at once
 	parseErr error
@@ -71,16 +75,25 @@ func parse(s string) (map[string]*point, error) {
 		entry = strings.TrimSpace(entry)
 		name, spec, ok := strings.Cut(entry, "=")
 		action, at, ok2 := strings.Cut(spec, "@")
-		n, err := strconv.ParseInt(at, 10, 64)
+		var n int64
+		var d time.Duration
+		var err error
+		if rest, byTime := strings.CutPrefix(at, "+"); byTime {
+			if d, err = time.ParseDuration(rest); err == nil && d < 0 {
+				err = errors.New("negative")
+			}
+		} else if n, err = strconv.ParseInt(at, 10, 64); err == nil && n < 1 {
+			err = errors.New("not positive")
+		}
 		switch {
 		case !ok || !ok2 || name == "" || action == "":
-			errs = append(errs, fmt.Errorf("entry %q: want NAME=ACTION@N", entry))
-		case err != nil || n < 1:
-			errs = append(errs, fmt.Errorf("entry %q: N must be a positive integer", entry))
+			errs = append(errs, fmt.Errorf("entry %q: want NAME=ACTION@N or NAME=ACTION@+DURATION", entry))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("entry %q: N must be a positive integer, DURATION a duration like 5s", entry))
 		case out[name] != nil:
 			errs = append(errs, fmt.Errorf("entry %q: failpoint %s armed twice", entry, name))
 		default:
-			out[name] = &point{action: action, at: n}
+			out[name] = &point{action: action, at: n, notBefore: started.Add(d)}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -102,12 +115,14 @@ func Hit(name string) string {
 		return ""
 	}
 	p.hits++
-	fire := p.hits == p.at
+	fire := !p.fired && (p.hits == p.at || (p.at == 0 && !time.Now().Before(p.notBefore)))
+	p.fired = p.fired || fire
+	hit := p.hits
 	mu.Unlock()
 	if !fire {
 		return ""
 	}
-	fmt.Fprintf(os.Stderr, "failpoint fired name=%s action=%s hit=%d\n", name, p.action, p.at)
+	fmt.Fprintf(os.Stderr, "failpoint fired name=%s action=%s hit=%d\n", name, p.action, hit)
 	if p.action == ActionKill {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is on its way

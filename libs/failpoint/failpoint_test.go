@@ -1,8 +1,10 @@
 package failpoint
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -22,11 +24,11 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseReportsEveryError(t *testing.T) {
-	_, err := parse("a=kill,b=kill@0,=kill@1,c=kill@x,d=kill@1,d=kill@2")
+	_, err := parse("a=kill,b=kill@0,=kill@1,c=kill@x,d=kill@1,d=kill@2,e=kill@+x,f=kill@+-1s")
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{`"a=kill"`, `"b=kill@0"`, `"=kill@1"`, `"c=kill@x"`, `"d=kill@2"`} {
+	for _, want := range []string{`"a=kill"`, `"b=kill@0"`, `"=kill@1"`, `"c=kill@x"`, `"d=kill@2"`, `"e=kill@+x"`, `"f=kill@+-1s"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -46,6 +48,28 @@ func TestHitFiresOnceOnTheNthPass(t *testing.T) {
 	}
 	if Hit("other") != "" {
 		t.Fatal("an unarmed point fired")
+	}
+}
+
+func TestHitByTimeFiresOnceAtTheFirstPassAfterTheDelay(t *testing.T) {
+	old := points
+	t.Cleanup(func() { points = old })
+	due := time.Since(started) + 50*time.Millisecond // 50 ms from now
+	var err error
+	if points, err = parse(fmt.Sprintf("p=zombie@+%s", due)); err != nil {
+		t.Fatal(err)
+	}
+	if Hit("p") != "" {
+		t.Fatal("fired before the delay")
+	}
+	for time.Since(started) < due {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if Hit("p") != "zombie" {
+		t.Fatal("did not fire after the delay")
+	}
+	if Hit("p") != "" {
+		t.Fatal("fired twice")
 	}
 }
 

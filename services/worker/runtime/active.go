@@ -95,7 +95,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	defer func() { stopConsumer(); <-consumed }()
 
 	a := &active{rt: rt, r: r, log: log, plan: plan, version: version, group: g.Name, changelog: g.Changelog, task: task,
-		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(), dedup: agents.NewDedup(task.Dedup()),
+		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(), dedup: newDedup(plan, task),
 		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now()}
 	if a.positions == nil {
 		a.positions = map[topics.TopicPartition]int64{}
@@ -198,8 +198,10 @@ func (a *active) commit(ctx context.Context, force bool) error {
 		return fmt.Errorf("task %s: %w", a.r.Task, err)
 	}
 	failpoint.Hit(failpointAfterFlush)
-	if pause, ok := isZombie(failpoint.Hit(failpointBeforeAppend)); ok {
-		ctx = a.zombie(ctx, pause) // crash tests: a stale batch is about to land
+	if a.pending > 0 {
+		if pause, ok := isZombie(failpoint.Hit(failpointBeforeAppend)); ok {
+			ctx = a.zombie(ctx, pause) // crash tests: a stale batch is about to land
+		}
 	}
 	cfg := a.rt.cfg
 	switch {

@@ -14,8 +14,8 @@ import (
 const (
 	// failpointAfterFlush is right after the outputs were flushed, before the append.
 	failpointAfterFlush = "commit.after-flush"
-	// failpointBeforeAppend is after the lease check and the flush, right before the append;
-	// armed with "zombie[:PAUSE]" it makes the active a zombie (see zombie).
+	// failpointBeforeAppend is after the lease check and the flush, right before the append
+	// of a commit with changes; armed with "zombie[:PAUSE]" it makes the active a zombie.
 	failpointBeforeAppend = "commit.before-append"
 	actionZombie          = "zombie"
 	zombiePause           = 12 * time.Second // default: above the default lease TTL (10 s)
