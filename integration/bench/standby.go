@@ -115,7 +115,9 @@ func RunStandbyLag(ctx context.Context, cfg StandbyLagConfig, out io.Writer) err
 		}
 	}()
 
-	perCommit := max(1, int(int64(cfg.Rate)*int64(cfg.Interval)/int64(time.Second)))
+	// Each commit carries the changes due by now (rate × elapsed), so a slow commit makes the
+	// next one bigger rather than lowering the load; capped to stay under the batch limit.
+	const maxPerCommit = 20_000
 	key := make([]byte, 16)
 	in := topics.TopicPartition{Topic: "bench-input"}
 	start := time.Now()
@@ -124,7 +126,8 @@ func RunStandbyLag(ctx context.Context, cfg StandbyLagConfig, out io.Writer) err
 		if d := time.Until(start.Add(time.Duration(i) * cfg.Interval)); d > 0 {
 			time.Sleep(d)
 		}
-		for range perCommit {
+		due := int(float64(cfg.Rate)*time.Since(start).Seconds()) - changes
+		for range min(max(due, 1), maxPerCommit) {
 			n := uint64(changes % cfg.Keys)
 			binary.BigEndian.PutUint64(key, n*0x9E3779B97F4A7C15)
 			binary.BigEndian.PutUint64(key[8:], n)
