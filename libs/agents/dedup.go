@@ -79,9 +79,9 @@ func (d *Dedup) Seen(rec *Record) bool {
 	if n != 4 || task == nil || source == nil || offset == nil || seq == nil {
 		return false // not emitted by Weir for an input offset (or headers repeated): keep it
 	}
-	off, err1 := strconv.ParseInt(string(offset), 10, 64)
-	sq, err2 := strconv.ParseInt(string(seq), 10, 64)
-	if err1 != nil || err2 != nil || off < 0 || sq < 0 {
+	off, ok1 := parseDecimal(offset)
+	sq, ok2 := parseDecimal(seq)
+	if !ok1 || !ok2 {
 		return false
 	}
 	b := append(d.buf[:0], rec.Topic...)
@@ -130,4 +130,19 @@ func (d *Dedup) Dropped() int64 {
 		return 0
 	}
 	return d.dropped
+}
+
+// parseDecimal parses a non-negative decimal int64 without allocating.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 { // 18 digits always fit an int64
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }

@@ -127,3 +127,12 @@ func TestDedupChangedOnlyOnce(t *testing.T) {
 		t.Fatalf("changed again without new records: %v", ch)
 	}
 }
+
+func TestDedupSeenDoesNotAllocateForKnownProducers(t *testing.T) {
+	d := agents.NewDedup(nil)
+	recs := []agents.Record{emitted(1, 0, 1), emitted(2, 0, 2)}
+	d.Seen(&recs[0])
+	if a := testing.AllocsPerRun(100, func() { d.Seen(&recs[1]) }); a != 0 {
+		t.Fatalf("Seen allocates %v times per record", a)
+	}
+}
