@@ -65,14 +65,14 @@ bench-io: deps ## producer/consumer throughput and partition add/remove stall vs
 bench-assign: ## assignment of 10 000 partitions to 1 000 workers: compute and etcd write times
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-assign
 
-test-kill: deps ## crash test: 1M records, 5 kill -9s and a pause of workers; exact tables (WEIR_KILL_RECORDS, WEIR_KILL_COUNT)
+test-kill: deps ## crash test, 1 and 0 standbys: 1M records each, 5 kill -9s, a kill at each failpoint, a pause, a zombie; exact tables (WEIR_KILL_RECORDS, WEIR_KILL_COUNT, WEIR_KILL_STANDBYS)
 	@$(STACK) env WEIR_KILL_RECORDS=$${WEIR_KILL_RECORDS:-1000000} WEIR_KILL_COUNT=$${WEIR_KILL_COUNT:-5} \
-		$(GO) test -tags integration -count=1 -timeout 30m -run TestKillExactState -v ./integration/
+		$(GO) test -tags integration -count=1 -timeout 40m -run TestKillExactState -v ./integration/
 
 bench-agents: deps ## agents on 1M 100-byte JSON records: raw loop vs stateless vs stateful agent on one worker (median of 3)
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-agents
 
-bench-restore: deps ## restore of a 1M-key table from its changelog: restore_rps, rss_mb
+bench-restore: deps ## restore of a 1M-key table from its changelog: restore_rps, rss_mb; standby_lag_p99_ms at 50k changes/s
 	@$(STACK) $(GO) run ./integration/bench/cmd/bench-restore
 
 kafka-up: deps ## start the local Kafka broker (KAFKA_PORT, default 19092)

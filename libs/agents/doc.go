@@ -23,9 +23,10 @@
 //
 // Every record Weir emits for an input record carries the dedup headers of docs/GUIDE §2:
 // HeaderTask, HeaderSource, HeaderOffset and HeaderSeq. A downstream Weir task drops a
-// record whose (task, source, offset, seq) it has already seen. Emissions without an input
-// offset, window closes and timer firings, carry HeaderTask, HeaderIdentity (their content
-// identity: ClosedWindow.Identity, TimerIdentity) and HeaderSeq instead. Window closes and
+// record whose (task, source, offset, seq) is at or below what it has consumed (Dedup).
+// Emissions without an input offset, window closes and timer firings, carry HeaderTask,
+// HeaderIdentity (their content identity: ClosedWindow.Identity, TimerIdentity) and
+// HeaderSeq instead; Dedup does not drop those yet. Window closes and
 // records emitted after a windowed aggregate carry HeaderWindowStart and HeaderWindowEnd.
 // Dead letters carry HeaderError, HeaderSourceTopic, HeaderSourcePartition,
 // HeaderSourceOffset and HeaderAgent too.

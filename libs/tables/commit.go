@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/weirhq/weir/libs/failpoint"
 	"github.com/weirhq/weir/libs/topics"
 )
 
@@ -20,6 +21,15 @@ const (
 	headerOverhead = 4  // key and value length varints of one header
 	// maxRepairRounds bounds how often one commit re-reads foreign batches and repairs them.
 	maxRepairRounds = 8
+)
+
+// Failpoints of the commit protocol (libs/failpoint; armed only by WEIR_FAILPOINTS in tests):
+// every append of the task (commit, heartbeat, fence, repair) passes them.
+const (
+	// FailpointAfterAppend is right after the batch landed in the changelog, before Pebble.
+	FailpointAfterAppend = "commit.after-append"
+	// FailpointAfterApply is right after the batch was applied to Pebble.
+	FailpointAfterApply = "commit.after-apply"
 )
 
 // recordSize estimates the encoded size of one changelog record.
@@ -159,6 +169,7 @@ func (t *Task) appendOnce(ctx context.Context, kind string, withPending bool,
 		t.unknown = &unknownAppend{expected: expected, seq: seq}
 		return false, fmt.Errorf("committing to %s (outcome unknown; it is checked before the next commit): %w", t.tp, err)
 	}
+	failpoint.Hit(FailpointAfterAppend)
 	if base < expected {
 		return false, t.fail(fmt.Errorf("append to %s landed at offset %d, before the expected %d: the changelog was truncated or recreated", t.tp, base, expected))
 	}
@@ -177,6 +188,7 @@ func (t *Task) appendOnce(ctx context.Context, kind string, withPending bool,
 	if err := t.applyLocal(withPending, m, end, repairFrom); err != nil {
 		return false, t.fail(err)
 	}
+	failpoint.Hit(FailpointAfterApply)
 	repaired := len(changes)
 	if withPending {
 		repaired -= len(t.pending)

@@ -197,6 +197,7 @@ func (t *Task) start(ctx context.Context) error {
 	t.repairs = rp.repairs
 	if len(t.repairs) > 0 {
 		t.stats.repairs.Add(rp.skippedBatches)
+		t.log.Warn("repairing skipped batches in the fence", "batches", rp.skippedBatches, "keys", len(t.repairs))
 	}
 	return t.appendLocked(ctx, KindFence, false, t.positions, t.dedup)
 }

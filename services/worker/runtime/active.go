@@ -12,6 +12,7 @@ import (
 	"github.com/weirhq/weir/libs/agents/pipeline"
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/config/app"
+	"github.com/weirhq/weir/libs/failpoint"
 	"github.com/weirhq/weir/libs/tables"
 	"github.com/weirhq/weir/libs/topics"
 	"github.com/weirhq/weir/services/worker/tasks"
@@ -39,6 +40,7 @@ type active struct {
 	timers    *taskTimers // the app's one_worker timers, when this task runs them
 	prog      progress
 	purge     *purger // deletes consumed records of the group's repartition topics
+	dedup     *agents.Dedup // drops replays of Weir-emitted inputs; marks committed in the marker
 
 	pending     int       // records processed since the last commit
 	processed   int64     // records processed by this run
@@ -97,7 +99,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	defer func() { stopConsumer(); <-consumed }()
 
 	a := &active{rt: rt, r: r, log: log, plan: plan, version: version, group: g.Name, changelog: g.Changelog, task: task,
-		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(),
+		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(), dedup: newDedup(plan, task),
 		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now(), obs: rt.obs.task(r.Task.App, taskLabel(r.Task))}
 	defer a.obs.done()
 	a.purge = newPurger(rt.admin, g.RepartitionTopics, rt.cfg.PurgeInterval)
@@ -172,8 +174,10 @@ func (a *active) loop(ctx context.Context) error {
 				in := agents.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
 					Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Timestamp: rec.Time}
 				start := time.Now()
-				if err := a.exec.Process(ctx, in); err != nil {
-					return fmt.Errorf("task %s: %w", a.r.Task, err)
+				if !a.dedup.Seen(&in) { // a replay of a record already consumed only moves the position
+					if err := a.exec.Process(ctx, in); err != nil {
+						return fmt.Errorf("task %s: %w", a.r.Task, err)
+					}
 				}
 				a.obs.latency.Observe(time.Since(start).Seconds())
 				done++
@@ -225,11 +229,17 @@ func (a *active) commit(ctx context.Context, force bool) error {
 	if err := a.emit.flush(ctx); err != nil {
 		return fmt.Errorf("task %s: %w", a.r.Task, err)
 	}
+	failpoint.Hit(failpointAfterFlush)
+	if a.pending > 0 {
+		if pause, ok := isZombie(failpoint.Hit(failpointBeforeAppend)); ok {
+			ctx = a.zombie(ctx, pause) // crash tests: a stale batch is about to land
+		}
+	}
 	cfg := a.rt.cfg
 	switch {
 	case a.pending > 0 || a.task.PendingBytes() > 0 || force:
 		start := time.Now()
-		if err := a.task.Commit(ctx, maps.Clone(a.positions), nil); err != nil {
+		if err := a.task.Commit(ctx, maps.Clone(a.positions), a.dedup.Changed()); err != nil {
 			return fmt.Errorf("committing task %s: %w", a.r.Task, err)
 		}
 		a.obs.commitTook(time.Since(start))

@@ -1,5 +1,5 @@
 // Command bench-restore measures restoring a 1M-key table from its changelog against the
-// broker in KAFKA_BROKERS.
+// broker in KAFKA_BROKERS, then the lag of a standby following an active under steady load.
 package main
 
 import (
@@ -21,14 +21,20 @@ func main() {
 	flag.IntVar(&cfg.Keys, "keys", 1_000_000, "distinct keys (16-byte keys, 8-byte values)")
 	flag.IntVar(&cfg.PerCommit, "per-commit", 10_000, "keys per commit")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the restore phase to this file")
+	lag := bench.StandbyLagConfig{}
+	// Half the stateful rate bench-agents measures on this machine (docs/benchmarks.md).
+	flag.IntVar(&lag.Rate, "standby-rate", 50_000, "table changes per second of the standby-lag load")
+	flag.DurationVar(&lag.Duration, "standby-duration", 20*time.Second, "how long the standby-lag load runs (0: skip)")
 	flag.Parse()
-	if err := run(cfg); err != nil {
+	lag.Topic = cfg.Topic + "-standby"
+	lag.Keys, lag.Interval = 100_000, 100*time.Millisecond
+	if err := run(cfg, lag); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-restore:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg bench.RestoreConfig) error {
+func run(cfg bench.RestoreConfig, lag bench.StandbyLagConfig) error {
 	cfg.Client = topics.ClientConfig{Brokers: topics.ParseBrokers(os.Getenv("KAFKA_BROKERS")), ClientID: "weir-bench"}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dir, err := os.MkdirTemp("", "weir-bench-restore-")
@@ -41,5 +47,12 @@ func run(cfg bench.RestoreConfig) error {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	return bench.RunRestore(ctx, cfg, os.Stdout)
+	if err := bench.RunRestore(ctx, cfg, os.Stdout); err != nil {
+		return err
+	}
+	if lag.Duration <= 0 {
+		return nil
+	}
+	lag.Client, lag.Logger, lag.Dir = cfg.Client, cfg.Logger, dir
+	return bench.RunStandbyLag(ctx, lag, os.Stdout)
 }
