@@ -39,7 +39,7 @@ type active struct {
 	obs       *taskObs
 	timers    *taskTimers // the app's one_worker timers, when this task runs them
 	prog      progress
-	purge     *purger // deletes consumed records of the group's repartition topics
+	purge     *purger       // deletes consumed records of the group's repartition topics
 	dedup     *agents.Dedup // drops replays of Weir-emitted inputs; marks committed in the marker
 
 	pending     int       // records processed since the last commit
