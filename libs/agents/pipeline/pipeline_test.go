@@ -14,7 +14,7 @@ import (
 	"github.com/weirhq/weir/libs/topics"
 )
 
-func parse(t *testing.T, src string) *app.App {
+func parse(t testing.TB, src string) *app.App {
 	t.Helper()
 	a, diags := app.Parse(map[string][]byte{"app.hcl": []byte(src)}, app.Options{})
 	if diags.HasErrors() {
