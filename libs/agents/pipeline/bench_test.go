@@ -142,4 +142,3 @@ func benchProcess(b *testing.B, src string) {
 
 func BenchmarkProcessStateless(b *testing.B) { benchProcess(b, benchStateless) }
 func BenchmarkProcessStateful(b *testing.B)  { benchProcess(b, benchStateful) }
-
