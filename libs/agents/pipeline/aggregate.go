@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/agents/expr"
+	"github.com/weirhq/weir/libs/topics"
 )
 
 // avgCountPrefix prefixes the key under which an avg aggregate keeps its running count.
@@ -160,7 +160,7 @@ func setJSON(t agents.Table, key []byte, v any) error {
 
 // encodeJSON encodes a value as tables and envelopes hold it.
 func encodeJSON(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := topics.AppendJSON(nil, v)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s as JSON: %w", describe(v), err)
 	}

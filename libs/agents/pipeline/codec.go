@@ -141,8 +141,8 @@ func decodeEnvelope(b []byte) (envelope, error) {
 
 // jsonValue decodes a table value; nil bytes are null.
 func jsonValue(b []byte) (any, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	v, err := topics.UnmarshalJSON(b)
+	if err != nil {
 		return nil, fmt.Errorf("decoding a table value: %w", err)
 	}
 	return v, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/weirhq/weir/libs/agents"
@@ -23,6 +24,10 @@ type exec struct {
 	attempt   int
 	eventTime time.Time
 	taskID    string
+	// taskIDBytes is taskID as a header value, when the exec runs for an input record.
+	taskIDBytes []byte
+	txv         tx                // what tx points to, allocated with the exec
+	outBuf      [1]agents.Message // room for the usual single output
 	// identity, when set, is the content identity of the emissions (a timer firing); they
 	// carry IdentityHeaders instead of the input's DedupHeaders.
 	identity string
@@ -234,13 +239,37 @@ func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
 	if x.win != nil {
 		headers = append(headers, agents.WindowHeaders(x.win.Start, x.win.End)...)
 	}
-	if x.identity != "" {
+	switch {
+	case x.identity != "":
 		headers = append(headers, agents.IdentityHeaders(x.taskID, x.identity, x.seq)...)
-	} else {
+	case x.taskIDBytes != nil:
+		// agents.DedupHeaders, with the task and source values shared.
+		headers = append(headers,
+			topics.Header{Key: agents.HeaderTask, Value: x.taskIDBytes},
+			topics.Header{Key: agents.HeaderSource, Value: x.task.source(x.in)},
+			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(nil, x.in.Offset, 10)},
+			topics.Header{Key: agents.HeaderSeq, Value: seqValue(x.seq)})
+	default:
 		headers = append(headers, agents.DedupHeaders(x.taskID, x.in, x.seq)...)
 	}
 	x.seq++
 	x.tx.out = append(x.tx.out, agents.Message{Topic: topic, Key: key, Value: value, Headers: headers, Timestamp: x.eventTime})
+}
+
+// seqValues are the HeaderSeq values of the first few records emitted for one input.
+var seqValues = func() [][]byte {
+	out := make([][]byte, 16)
+	for i := range out {
+		out[i] = []byte(strconv.Itoa(i))
+	}
+	return out
+}()
+
+func seqValue(seq int) []byte {
+	if seq >= 0 && seq < len(seqValues) {
+		return seqValues[seq]
+	}
+	return strconv.AppendInt(nil, int64(seq), 10)
 }
 
 // handlerRuntime gives a Go handler its tables and topics through the attempt.

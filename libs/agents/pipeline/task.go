@@ -55,6 +55,26 @@ type Task struct {
 	known  map[string]bool
 	logger *slog.Logger
 	stats  taskCounters
+	// ids caches each agent's task id (HeaderTask); sources the last input
+	// topic-partition's HeaderSource value. Header values are shared by the records
+	// emitted, which never change them.
+	ids     map[*agent]*taskIdent
+	lastID  *taskIdent
+	sources sourceCache
+}
+
+// taskIdent is an agent's task id, as text and as a header value.
+type taskIdent struct {
+	ag    *agent
+	id    string
+	bytes []byte
+}
+
+// sourceCache holds the HeaderSource value of the last input topic-partition.
+type sourceCache struct {
+	topic     string
+	partition int32
+	value     []byte
 }
 
 // NewTask returns the task for cfg.
@@ -121,8 +141,33 @@ func (t *Task) Process(ctx context.Context, rec agents.Record) error {
 	return nil
 }
 
-func (t *Task) taskID(ag *agent) string {
-	return t.plan.app.Name + "/" + ag.group + "/" + strconv.Itoa(int(t.cfg.Partition))
+func (t *Task) taskID(ag *agent) string { return t.ident(ag).id }
+
+// ident returns ag's task id, computed once.
+func (t *Task) ident(ag *agent) *taskIdent {
+	if t.lastID != nil && t.lastID.ag == ag {
+		return t.lastID
+	}
+	id := t.ids[ag]
+	if id == nil {
+		s := t.plan.app.Name + "/" + ag.group + "/" + strconv.Itoa(int(t.cfg.Partition))
+		id = &taskIdent{ag: ag, id: s, bytes: []byte(s)}
+		if t.ids == nil {
+			t.ids = map[*agent]*taskIdent{}
+		}
+		t.ids[ag] = id
+	}
+	t.lastID = id
+	return id
+}
+
+// source returns the HeaderSource value of an input record: "TOPIC/PARTITION".
+func (t *Task) source(rec *agents.Record) []byte {
+	c := &t.sources
+	if c.value == nil || c.topic != rec.Topic || c.partition != rec.Partition {
+		*c = sourceCache{topic: rec.Topic, partition: rec.Partition, value: []byte(rec.Topic + "/" + strconv.Itoa(int(rec.Partition)))}
+	}
+	return c.value
 }
 
 func (t *Task) processStage(ctx context.Context, st *stage, rec *agents.Record, seq *int) error {
@@ -187,8 +232,11 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 }
 
 func (t *Task) newExec(ctx context.Context, st *stage, rec *agents.Record, eventTime time.Time, seq, try int) *exec {
-	return &exec{task: t, stage: st, in: rec, tx: newTx(t.cfg.Tables, t.known, t.plan.windowed), seq: seq, ctx: ctx,
-		attempt: try, eventTime: eventTime, taskID: t.taskID(st.agent)}
+	id := t.ident(st.agent)
+	x := &exec{task: t, stage: st, in: rec, seq: seq, ctx: ctx, attempt: try, eventTime: eventTime, taskID: id.id, taskIDBytes: id.bytes}
+	x.txv = tx{base: t.cfg.Tables, known: t.known, windowed: t.plan.windowed, out: x.outBuf[:0]}
+	x.tx = &x.txv
+	return x
 }
 
 // fatalError is an error the agent's policy may not handle: the task must stop and
