@@ -45,6 +45,9 @@ type AgentsConfig struct {
 	Dir       string
 	// CPUProfile, when set, receives a CPU profile of the raw loop's runs.
 	CPUProfile string
+	// Only, when not empty, runs just these variants (raw, stateless, stateful), to profile
+	// one; the full comparison needs all three.
+	Only []string
 	Logger     *slog.Logger
 }
 
@@ -106,6 +109,9 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 		}
 	}
 	for r := range cfg.Runs {
+		if !cfg.runs("raw") {
+			break
+		}
 		res, err := rawRun(ctx, cfg, admin, in, fmt.Sprintf("bench-agents-%s-raw-%d", cfg.ID, r))
 		if err != nil {
 			return fmt.Errorf("raw run %d: %w", r, err)
@@ -125,6 +131,9 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 	defer env.stop()
 	for _, variant := range []string{"stateless", "stateful"} {
 		for r := range cfg.Runs {
+			if !cfg.runs(variant) {
+				break
+			}
 			res, err := env.appRun(ctx, admin, in, variant, r, int64(expected))
 			if err != nil {
 				return fmt.Errorf("%s run %d: %w", variant, r, err)
@@ -145,8 +154,15 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 	return nil
 }
 
-// median takes the median of each figure separately.
+func (cfg AgentsConfig) runs(variant string) bool {
+	return len(cfg.Only) == 0 || slices.Contains(cfg.Only, variant)
+}
+
+// median takes the median of each figure separately (zero without runs).
 func median(rs []runResult) runResult {
+	if len(rs) == 0 {
+		return runResult{}
+	}
 	pick := func(f func(runResult) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {

@@ -61,6 +61,29 @@ type Task struct {
 	ids     map[*agent]*taskIdent
 	lastID  *taskIdent
 	sources sourceCache
+	tables  tableCache
+}
+
+// tableCache opens each of the task's tables once: a task's tables are the same for its
+// whole life.
+type tableCache struct {
+	base   agents.Tables
+	opened map[string]agents.Table
+}
+
+func (c *tableCache) Table(name string) (agents.Table, error) {
+	if tb, ok := c.opened[name]; ok {
+		return tb, nil
+	}
+	tb, err := c.base.Table(name)
+	if err != nil {
+		return nil, err
+	}
+	if c.opened == nil {
+		c.opened = map[string]agents.Table{}
+	}
+	c.opened[name] = tb
+	return tb, nil
 }
 
 // taskIdent is an agent's task id, as text and as a header value.
@@ -234,7 +257,12 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 func (t *Task) newExec(ctx context.Context, st *stage, rec *agents.Record, eventTime time.Time, seq, try int) *exec {
 	id := t.ident(st.agent)
 	x := &exec{task: t, stage: st, in: rec, seq: seq, ctx: ctx, attempt: try, eventTime: eventTime, taskID: id.id, taskIDBytes: id.bytes}
-	x.txv = tx{base: t.cfg.Tables, known: t.known, windowed: t.plan.windowed, out: x.outBuf[:0]}
+	var base agents.Tables
+	if t.cfg.Tables != nil {
+		t.tables.base = t.cfg.Tables
+		base = &t.tables
+	}
+	x.txv = tx{base: base, known: t.known, windowed: t.plan.windowed, out: x.outBuf[:0]}
 	x.tx = &x.txv
 	return x
 }
