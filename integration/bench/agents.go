@@ -47,8 +47,8 @@ type AgentsConfig struct {
 	CPUProfile string
 	// Only, when not empty, runs just these variants (raw, stateless, stateful), to profile
 	// one; the full comparison needs all three.
-	Only []string
-	Logger     *slog.Logger
+	Only   []string
+	Logger *slog.Logger
 }
 
 // benchValue is one input record's JSON value (about 100 bytes).
