@@ -23,7 +23,15 @@ type fastParser struct {
 	i         int
 	useNumber bool // numbers as json.Number (else float64)
 	depth     int
+	// shared, when set, makes strings without escapes substrings of one copy of b (src),
+	// made at the first: one allocation per record rather than one per string.
+	shared bool
+	src    string
 }
+
+// fastSharedMax is the largest input whose strings share one copy of it; a larger one
+// could keep much memory alive for one small string.
+const fastSharedMax = 4 << 10
 
 func (p *fastParser) ws() {
 	for p.i < len(p.b) {
@@ -88,6 +96,12 @@ func (p *fastParser) str() (string, bool) {
 			p.i++
 			if !ascii && !utf8.Valid(s) {
 				return p.slowString(start)
+			}
+			if p.shared {
+				if p.src == "" {
+					p.src = string(p.b)
+				}
+				return p.src[start+1 : p.i-1], true
 			}
 			return string(s), true
 		case c == '\\':
@@ -284,7 +298,7 @@ func (c *RecordCodec) fastDecodeRecord(b []byte) (map[string]any, bool) {
 	if len(c.fields) > 64 {
 		return nil, false
 	}
-	p := fastParser{b: b, useNumber: true}
+	p := fastParser{b: b, useNumber: true, shared: len(b) <= fastSharedMax}
 	p.ws()
 	if p.i >= len(b) || b[p.i] != '{' {
 		return nil, false
@@ -302,12 +316,13 @@ func (c *RecordCodec) fastDecodeRecord(b []byte) (map[string]any, bool) {
 			if p.i >= len(b) || b[p.i] != '"' {
 				return nil, false
 			}
-			k, ok := p.str()
+			kb, ok := p.key()
 			if !ok || !p.colon() {
 				return nil, false
 			}
-			fi := c.fieldIndex(k)
+			fi := c.fieldIndex(kb)
 			if fi < 0 {
+				k := string(kb)
 				if !c.allowExtra {
 					return nil, false
 				}
@@ -375,17 +390,35 @@ func (c *RecordCodec) fastDecodeRecord(b []byte) (map[string]any, bool) {
 	return out, true
 }
 
+// key parses an object key: its bytes as they are when it has no escapes (no allocation),
+// else unquoted.
+func (p *fastParser) key() ([]byte, bool) {
+	start := p.i
+	for p.i++; p.i < len(p.b); p.i++ {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			p.i++
+			return p.b[start+1 : p.i-1], true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			p.i = start
+			s, ok := p.str()
+			return []byte(s), ok
+		}
+	}
+	return nil, false
+}
+
 // fieldIndex returns the index of the declared field called name, or -1.
-func (c *RecordCodec) fieldIndex(name string) int {
+func (c *RecordCodec) fieldIndex(name []byte) int {
 	if len(c.fields) <= 8 {
 		for i, f := range c.fields {
-			if f.name == name {
+			if f.name == string(name) {
 				return i
 			}
 		}
 		return -1
 	}
-	f := c.index[name]
+	f := c.index[string(name)]
 	if f == nil {
 		return -1
 	}

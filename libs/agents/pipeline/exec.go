@@ -28,6 +28,10 @@ type exec struct {
 	taskIDBytes []byte
 	txv         tx                // what tx points to, allocated with the exec
 	outBuf      [1]agents.Message // room for the usual single output
+	// Room for the first output's headers and offset header value.
+	hdrBuf    [6]topics.Header
+	offBuf    [20]byte
+	bufsTaken bool
 	// identity, when set, is the content identity of the emissions (a timer firing); they
 	// carry IdentityHeaders instead of the input's DedupHeaders.
 	identity string
@@ -229,7 +233,14 @@ func (x *exec) repartition(topic string, env *expr.Env) error {
 // send queues an output record with the input's headers (Weir's replaced by new dedup
 // headers, and window headers after a windowed aggregate) and its event time.
 func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
-	headers := make([]topics.Header, 0, len(x.in.Headers)+len(extra)+6)
+	var headers []topics.Header
+	var offset []byte
+	if n := len(x.in.Headers) + len(extra) + 6; !x.bufsTaken && n <= len(x.hdrBuf) {
+		x.bufsTaken = true
+		headers, offset = x.hdrBuf[:0], x.offBuf[:0]
+	} else {
+		headers = make([]topics.Header, 0, n)
+	}
 	for _, h := range x.in.Headers {
 		if !agents.IsWeirHeader(h.Key) {
 			headers = append(headers, h)
@@ -247,7 +258,7 @@ func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
 		headers = append(headers,
 			topics.Header{Key: agents.HeaderTask, Value: x.taskIDBytes},
 			topics.Header{Key: agents.HeaderSource, Value: x.task.source(x.in)},
-			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(nil, x.in.Offset, 10)},
+			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(offset, x.in.Offset, 10)},
 			topics.Header{Key: agents.HeaderSeq, Value: seqValue(x.seq)})
 	default:
 		headers = append(headers, agents.DedupHeaders(x.taskID, x.in, x.seq)...)
