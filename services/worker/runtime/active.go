@@ -166,6 +166,9 @@ func (a *active) loop(ctx context.Context) error {
 		if err := a.exec.Tick(time.Now()); err != nil {
 			return fmt.Errorf("task %s: closing idle windows: %w", a.r.Task, err)
 		}
+		if err := a.emit.push(); err != nil { // the outputs of this batch and of the tick
+			return fmt.Errorf("task %s: %w", a.r.Task, err)
+		}
 		if time.Since(a.lastCommit) >= cfg.CommitInterval {
 			if err := a.commit(ctx, false); err != nil {
 				return err
