@@ -332,7 +332,11 @@ func (t *Task) decode(st *stage, rec *agents.Record) (*decoded, error) {
 	if d.Key, err = decode(tc.key, rec.Key); err != nil {
 		return nil, fmt.Errorf("the key: %w", err)
 	}
-	if d.Value, err = decode(tc.value, rec.Value); err != nil {
+	decodeValue := decode
+	if tc.valuePlain {
+		decodeValue = decodePlain
+	}
+	if d.Value, err = decodeValue(tc.value, rec.Value); err != nil {
 		return nil, fmt.Errorf("the value: %w", err)
 	}
 	tc.fillFields(d.Value)
