@@ -62,6 +62,12 @@ type Task struct {
 	lastID  *taskIdent
 	sources sourceCache
 	tables  tableCache
+	// depth counts the Process calls running (more than one when an emitter processes
+	// what it is given at once); the outermost works on cur and scratch rather than on
+	// copies of its own.
+	depth   int
+	cur     agents.Record
+	scratch decoded
 }
 
 // tableCache opens each of the task's tables once: a task's tables are the same for its
@@ -148,6 +154,22 @@ func (e *AgentError) Unwrap() error { return e.Err }
 // task must stop (and restart from its last commit): an agent with policy stop failed, or
 // a table write or emit failed.
 func (t *Task) Process(ctx context.Context, rec agents.Record) error {
+	t.depth++
+	defer func() { t.depth-- }()
+	in := &t.cur
+	if t.depth > 1 {
+		in = new(agents.Record)
+	}
+	*in = rec
+	err := t.process(ctx, in)
+	*in = agents.Record{} // keep no references to the record
+	if t.depth == 1 {
+		t.scratch = decoded{}
+	}
+	return err
+}
+
+func (t *Task) process(ctx context.Context, rec *agents.Record) error {
 	stages := t.plan.routes[rec.Topic]
 	if len(stages) == 0 {
 		return fmt.Errorf("processing %s/%d@%d: no agent reads topic %s", rec.Topic, rec.Partition, rec.Offset, rec.Topic)
@@ -157,7 +179,7 @@ func (t *Task) Process(ctx context.Context, rec agents.Record) error {
 		if t.cfg.Group != "" && st.agent.group != t.cfg.Group {
 			continue
 		}
-		if err := t.processStage(ctx, st, &rec, &seq); err != nil {
+		if err := t.processStage(ctx, st, rec, &seq); err != nil {
 			return err
 		}
 	}
@@ -314,7 +336,11 @@ type decoded struct {
 }
 
 func (t *Task) decode(st *stage, rec *agents.Record) (*decoded, error) {
-	d := &decoded{raw: *rec}
+	d := &t.scratch
+	if t.depth > 1 {
+		d = new(decoded)
+	}
+	*d = decoded{raw: *rec}
 	d.Headers, d.Timestamp, d.Partition, d.Offset = rec.Headers, rec.Timestamp, rec.Partition, rec.Offset
 	if st.repartition {
 		e, err := decodeEnvelope(rec.Value)
