@@ -17,6 +17,9 @@ type tx struct {
 	windowed map[string]bool // the app's windowed tables, reached through agents.Windows only
 	tables   []*txTable      // the tables the attempt opened, in opening order
 	out      []agents.Message
+	// Room for the usual single table, allocated with the tx.
+	first    txTable
+	tableBuf [1]*txTable
 }
 
 func newTx(base agents.Tables, known, windowed map[string]bool) *tx {
@@ -46,6 +49,11 @@ func (x *tx) table(name string) (*txTable, error) {
 		return nil, fmt.Errorf("opening table %q: %w", name, err)
 	}
 	t := &txTable{name: name, base: b}
+	if len(x.tables) == 0 {
+		x.first = txTable{name: name, base: b}
+		t = &x.first
+		x.tables = x.tableBuf[:0]
+	}
 	x.tables = append(x.tables, t)
 	return t, nil
 }
@@ -58,10 +66,10 @@ func (x *tx) commit(em agents.Emitter) error {
 	for _, t := range x.tables {
 		for _, w := range t.writes {
 			var err error
-			if w.val == nil {
+			if w.del {
 				err = t.base.Delete([]byte(w.key))
 			} else {
-				err = t.base.Set([]byte(w.key), *w.val)
+				err = t.base.Set([]byte(w.key), w.val)
 			}
 			if err != nil {
 				return fmt.Errorf("writing table %q: %w", t.name, err)
@@ -86,19 +94,20 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// txTable is a table with one attempt's writes on top, in write order (one per key): a nil
-// value is a delete. Few keys are written per attempt, so a write is found by a scan until
-// there are many.
+// txTable is a table with one attempt's writes on top, in write order (one per key). Few
+// keys are written per attempt, so a write is found by a scan until there are many.
 type txTable struct {
-	name   string
-	base   agents.Table
-	writes []txWrite
-	index  map[string]int // key → position in writes, once there are more than txScanMax
+	name     string
+	base     agents.Table
+	writes   []txWrite
+	index    map[string]int // key → position in writes, once there are more than txScanMax
+	writeBuf [1]txWrite     // room for the usual single write
 }
 
 type txWrite struct {
 	key string
-	val *[]byte
+	val []byte
+	del bool
 }
 
 const txScanMax = 8
@@ -121,21 +130,23 @@ func (t *txTable) find(key []byte) int {
 
 func (t *txTable) Get(key []byte) ([]byte, bool, error) {
 	if i := t.find(key); i >= 0 {
-		v := t.writes[i].val
-		if v == nil {
-			return nil, false, nil
+		if w := t.writes[i]; !w.del {
+			return w.val, true, nil
 		}
-		return *v, true, nil
+		return nil, false, nil
 	}
 	return t.base.Get(key)
 }
 
-func (t *txTable) put(key []byte, v *[]byte) {
+func (t *txTable) put(key []byte, v []byte, del bool) {
 	if i := t.find(key); i >= 0 {
-		t.writes[i].val = v
+		t.writes[i].val, t.writes[i].del = v, del
 		return
 	}
-	t.writes = append(t.writes, txWrite{key: string(key), val: v})
+	if t.writes == nil {
+		t.writes = t.writeBuf[:0]
+	}
+	t.writes = append(t.writes, txWrite{key: string(key), val: v, del: del})
 	switch n := len(t.writes); {
 	case t.index != nil:
 		t.index[t.writes[n-1].key] = n - 1
@@ -148,13 +159,12 @@ func (t *txTable) put(key []byte, v *[]byte) {
 }
 
 func (t *txTable) Set(key, value []byte) error {
-	v := bytes.Clone(value)
-	t.put(key, &v)
+	t.put(key, bytes.Clone(value), false)
 	return nil
 }
 
 func (t *txTable) Delete(key []byte) error {
-	t.put(key, nil)
+	t.put(key, nil, true)
 	return nil
 }
 
@@ -170,10 +180,10 @@ func (t *txTable) Scan(prefix []byte, fn func(key, value []byte) error) error {
 		if !strings.HasPrefix(w.key, string(prefix)) {
 			continue
 		}
-		if w.val == nil {
+		if w.del {
 			delete(entries, w.key)
 		} else {
-			entries[w.key] = *w.val
+			entries[w.key] = w.val
 		}
 	}
 	for _, k := range slices.Sorted(mapKeys(entries)) {
