@@ -203,7 +203,10 @@ func (x *exec) emit(s *step, env *expr.Env) error {
 			return err
 		}
 	}
-	kb, err := encode(s.to.key, k)
+	kb, err := x.sameKey(s.to.key, k)
+	if kb == nil {
+		kb, err = encode(s.to.key, k)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the key for topic %s: %w", s.to.label, err)
 	}
@@ -213,6 +216,19 @@ func (x *exec) emit(s *step, env *expr.Env) error {
 	}
 	x.send(s.to.kafka, kb, vb, nil)
 	return nil
+}
+
+// sameKey returns the input record's key bytes when encoding k with c gives exactly them
+// (a string or bytes codec and the same text): no copy for a key passed through.
+func (x *exec) sameKey(c topics.Codec, k any) ([]byte, error) {
+	ks, ok := k.(string)
+	if !ok || x.in == nil || x.in.Key == nil || ks != string(x.in.Key) {
+		return nil, nil
+	}
+	if n := c.Name(); n != "string" && n != "bytes" {
+		return nil, nil
+	}
+	return x.in.Key, nil
 }
 
 // repartition sends the re-keyed record to the repartition topic; the stage after it
