@@ -32,6 +32,9 @@ type exec struct {
 	hdrBuf    [6]topics.Header
 	offBuf    [20]byte
 	bufsTaken bool
+	// lastAgg is the last aggregate's new value with its JSON encoding, which an emit of
+	// that value to a json topic reuses.
+	lastAgg encodedValue
 	// identity, when set, is the content identity of the emissions (a timer firing); they
 	// carry IdentityHeaders instead of the input's DedupHeaders.
 	identity string
@@ -210,12 +213,36 @@ func (x *exec) emit(s *step, env *expr.Env) error {
 	if err != nil {
 		return fmt.Errorf("encoding the key for topic %s: %w", s.to.label, err)
 	}
-	vb, err := encode(s.to.value, v)
+	vb, err := x.lastAgg.reuse(s.to.value, v)
+	if vb == nil {
+		vb, err = encode(s.to.value, v)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the value for topic %s: %w", s.to.label, err)
 	}
 	x.send(s.to.kafka, kb, vb, nil)
 	return nil
+}
+
+// encodedValue is a value and its JSON encoding.
+type encodedValue struct {
+	v    any
+	json []byte
+}
+
+// reuse returns e's encoding when v is e's value (a number, string or bool) and c encodes
+// it as JSON: the bytes encoding v again would give.
+func (e encodedValue) reuse(c topics.Codec, v any) ([]byte, error) {
+	if e.json == nil || c.Name() != "json" {
+		return nil, nil
+	}
+	switch v.(type) {
+	case float64, string, bool:
+		if v == e.v {
+			return e.json, nil
+		}
+	}
+	return nil, nil
 }
 
 // sameKey returns the input record's key bytes when encoding k with c gives exactly them
