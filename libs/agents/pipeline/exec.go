@@ -35,6 +35,7 @@ type exec struct {
 	// lastAgg is the last aggregate's new value with its JSON encoding, which an emit of
 	// that value to a json topic reuses.
 	lastAgg encodedValue
+	env     expr.Env // the record as the steps see it
 	// identity, when set, is the content identity of the emissions (a timer firing); they
 	// carry IdentityHeaders instead of the input's DedupHeaders.
 	identity string
@@ -50,11 +51,11 @@ func (x *exec) start(d *decoded) error {
 			x.task.logger.With("agent", x.stage.agent.name), x.attempt)
 		return h(hc)
 	}
-	env := d.Env
-	if env.Lookups != nil {
-		env.Lookups = maps.Clone(env.Lookups)
+	x.env = d.Env // in the exec: no allocation of its own
+	if x.env.Lookups != nil {
+		x.env.Lookups = maps.Clone(x.env.Lookups)
 	}
-	return x.run(x.stage.steps, &env)
+	return x.run(x.stage.steps, &x.env)
 }
 
 // run runs steps on one record; flat_map runs the rest once per element.

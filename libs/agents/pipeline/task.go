@@ -248,7 +248,7 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 		if err == nil {
 			conts, err = x.applyWindows()
 		}
-		if fatal := (*fatalError)(nil); errors.As(err, &fatal) {
+		if fatal := asFatal(err); fatal != nil {
 			return fmt.Errorf("agent %s: %s/%d@%d: %w", ag.name, rec.Topic, rec.Partition, rec.Offset, fatal.err)
 		}
 		if err == nil {
@@ -295,6 +295,18 @@ type fatalError struct{ err error }
 
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
+
+// asFatal returns the fatalError in err's chain, if any (without allocating for a nil err).
+func asFatal(err error) *fatalError {
+	if err == nil {
+		return nil
+	}
+	var fatal *fatalError
+	if errors.As(err, &fatal) {
+		return fatal
+	}
+	return nil
+}
 
 // fail applies the agent's policy to a record it failed on.
 func (t *Task) fail(_ context.Context, st *stage, rec *agents.Record, cause error, seq *int) error {
