@@ -34,8 +34,9 @@ test-unit: ## unit tests (no broker needed)
 test-integration: ## integration tests (uses KAFKA_BROKERS/ETCD_ENDPOINTS, else starts its own)
 	$(GO) test $(GOTESTFLAGS) -tags integration -count=1 -p 1 -timeout 20m $(INTEGRATION_PKGS)
 
-fuzz: ## run each fuzz target for a fixed number of inputs (FUZZ_RECORD=100000x, FUZZ_PARSE=20000x; a duration like 30s works too)
+fuzz: ## run each fuzz target for a fixed number of inputs (FUZZ_RECORD=100000x, FUZZ_FASTJSON=100000x, FUZZ_PARSE=20000x; a duration like 30s works too)
 	$(GO) test ./libs/topics -run '^$$' -fuzz FuzzRecordCodec -fuzztime $${FUZZ_RECORD:-100000x} -fuzzminimizetime 1s
+	$(GO) test ./libs/topics -run '^$$' -fuzz FuzzFastJSON -fuzztime $${FUZZ_FASTJSON:-100000x} -fuzzminimizetime 1s
 	$(GO) test ./libs/config/app -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZ_PARSE:-20000x} -fuzzminimizetime 1s
 
 check: ## gofmt, go vet, import rules (libs never import services; services never import each other)

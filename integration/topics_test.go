@@ -55,15 +55,44 @@ func TestProduceConsume100k(t *testing.T) {
 	topic := harness.Topic(t, topics.TopicSpec{Name: "io100k", Partitions: parts})
 	ctx := harness.Context(t, 3*time.Minute)
 	p := newProducer(t)
+	// The first half one by one (SendAsync), the second in batches (SendBatchAsync), each
+	// batch with one record that cannot be sent (no topic): it alone fails.
+	var mu sync.Mutex
+	acked, failed := 0, 0
+	done := func(_ topics.Record, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed++
+		} else {
+			acked++
+		}
+	}
+	var batch []topics.Record
 	for i := range n {
 		key := fmt.Sprintf("key-%d", i%keys)
 		rec := topics.Record{Topic: topic, Key: []byte(key), Value: []byte(strconv.Itoa(i))}
-		if err := p.SendAsync(ctx, rec, nil); err != nil {
-			t.Fatal(err)
+		if i < n/2 {
+			if err := p.SendAsync(ctx, rec, nil); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		batch = append(batch, rec)
+		if len(batch) == 300 || i == n-1 {
+			batch = append(batch, topics.Record{Value: []byte("no topic")})
+			if err := p.SendBatchAsync(ctx, batch, done); err == nil || !strings.Contains(err.Error(), "no topic") {
+				t.Fatalf("SendBatchAsync with a record without topic returned %v", err)
+			}
+			batch = nil
 		}
 	}
 	if err := p.Flush(ctx); err != nil {
 		t.Fatalf("flush: %v", err)
+	}
+	batches := (n/2 + 299) / 300
+	if acked != n/2 || failed != batches {
+		t.Fatalf("SendBatchAsync callbacks: %d acked, %d failed; want %d and %d", acked, failed, n/2, batches)
 	}
 
 	c := startConsumer(t, topics.ConsumerConfig{})

@@ -45,7 +45,10 @@ type AgentsConfig struct {
 	Dir       string
 	// CPUProfile, when set, receives a CPU profile of the raw loop's runs.
 	CPUProfile string
-	Logger     *slog.Logger
+	// Only, when not empty, runs just these variants (raw, stateless, stateful), to profile
+	// one; the full comparison needs all three.
+	Only   []string
+	Logger *slog.Logger
 }
 
 // benchValue is one input record's JSON value (about 100 bytes).
@@ -72,7 +75,11 @@ const (
 type runResult struct {
 	rps     float64
 	cpuPerM float64 // CPU-seconds per million input records
-	startup float64 // seconds from apply to the first output (apps only)
+	// cpuWindow (apps only) is the worker's CPU-seconds per million input records over the
+	// timed window (first output → done) alone, without the startup's CPU: the records in
+	// the window are estimated from the outputs not yet produced when it opened.
+	cpuWindow float64
+	startup   float64 // seconds from apply to the first output (apps only)
 }
 
 // RunAgents pre-loads an input topic and measures a raw consume → decode → filter → map →
@@ -106,6 +113,9 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 		}
 	}
 	for r := range cfg.Runs {
+		if !cfg.runs("raw") {
+			break
+		}
 		res, err := rawRun(ctx, cfg, admin, in, fmt.Sprintf("bench-agents-%s-raw-%d", cfg.ID, r))
 		if err != nil {
 			return fmt.Errorf("raw run %d: %w", r, err)
@@ -125,11 +135,15 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 	defer env.stop()
 	for _, variant := range []string{"stateless", "stateful"} {
 		for r := range cfg.Runs {
+			if !cfg.runs(variant) {
+				break
+			}
 			res, err := env.appRun(ctx, admin, in, variant, r, int64(expected))
 			if err != nil {
 				return fmt.Errorf("%s run %d: %w", variant, r, err)
 			}
-			cfg.Logger.Info("run", "variant", variant, "run", r, "rps", res.rps, "cpu_s_per_M", res.cpuPerM, "startup_s", res.startup)
+			cfg.Logger.Info("run", "variant", variant, "run", r, "rps", res.rps, "cpu_s_per_M", res.cpuPerM,
+				"cpu_window_s_per_M", res.cpuWindow, "startup_s", res.startup)
 			if variant == "stateless" {
 				stateless = append(stateless, res)
 			} else {
@@ -142,11 +156,20 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 	fmt.Fprintf(out, "cpu_raw=%.2f cpu_stateless=%.2f cpu_stateful=%.2f CPU-s/M records\n", mr.cpuPerM, ms.cpuPerM, mf.cpuPerM)
 	fmt.Fprintf(out, "stateless/raw=%.0f%% stateful/raw=%.0f%% startup_stateless=%.2fs startup_stateful=%.2fs\n",
 		100*ms.rps/mr.rps, 100*mf.rps/mr.rps, ms.startup, mf.startup)
+	fmt.Fprintf(out, "cpu_window_stateless=%.2f cpu_window_stateful=%.2f CPU-s/M records (worker, first output to done)\n",
+		ms.cpuWindow, mf.cpuWindow)
 	return nil
 }
 
-// median takes the median of each figure separately.
+func (cfg AgentsConfig) runs(variant string) bool {
+	return len(cfg.Only) == 0 || slices.Contains(cfg.Only, variant)
+}
+
+// median takes the median of each figure separately (zero without runs).
 func median(rs []runResult) runResult {
+	if len(rs) == 0 {
+		return runResult{}
+	}
 	pick := func(f func(runResult) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
@@ -156,9 +179,10 @@ func median(rs []runResult) runResult {
 		return v[len(v)/2]
 	}
 	return runResult{
-		rps:     pick(func(r runResult) float64 { return r.rps }),
-		cpuPerM: pick(func(r runResult) float64 { return r.cpuPerM }),
-		startup: pick(func(r runResult) float64 { return r.startup }),
+		rps:       pick(func(r runResult) float64 { return r.rps }),
+		cpuPerM:   pick(func(r runResult) float64 { return r.cpuPerM }),
+		cpuWindow: pick(func(r runResult) float64 { return r.cpuWindow }),
+		startup:   pick(func(r runResult) float64 { return r.startup }),
 	}
 }
 
@@ -532,6 +556,8 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 	}()
 	group := cluster.ConsumerGroup(app)
 	var first time.Time
+	var cpuFirst float64
+	var producedFirst int64
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.Now().Add(10 * time.Minute)
@@ -554,6 +580,10 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 		}
 		if produced > 0 && first.IsZero() {
 			first = time.Now()
+			if cpuFirst, err = procCPU(pid); err != nil {
+				return runResult{}, err
+			}
+			producedFirst = produced
 		}
 		if produced < expected {
 			continue
@@ -575,9 +605,13 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 	if err != nil {
 		return runResult{}, err
 	}
-	return runResult{
+	res := runResult{
 		rps:     float64(s.cfg.Records) / end.Sub(first).Seconds(),
 		cpuPerM: (cpu1 - cpu0) / float64(s.cfg.Records) * 1e6,
 		startup: first.Sub(start).Seconds(),
-	}, nil
+	}
+	if inWindow := float64(expected-producedFirst) / float64(expected) * float64(s.cfg.Records); inWindow > 0 {
+		res.cpuWindow = (cpu1 - cpuFirst) / inWindow * 1e6
+	}
+	return res, nil
 }

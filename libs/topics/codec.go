@@ -129,7 +129,7 @@ type jsonCodec struct{}
 func (jsonCodec) Name() string { return "json" }
 
 func (jsonCodec) Encode(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := AppendJSON(make([]byte, 0, 96), v)
 	if err != nil {
 		return nil, fmt.Errorf("json codec: cannot encode %T: %w", v, err)
 	}
@@ -137,8 +137,8 @@ func (jsonCodec) Encode(v any) ([]byte, error) {
 }
 
 func (jsonCodec) Decode(b []byte) (any, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	v, err := UnmarshalJSON(b)
+	if err != nil {
 		return nil, fmt.Errorf("json codec: %s", codecJSONError(b, err))
 	}
 	return v, nil

@@ -112,6 +112,9 @@ func (c *RecordCodec) Decode(b []byte) (any, error) {
 // DecodeRecord checks b against the schema and returns the record with defaults applied.
 // All problems of the record are returned together in a *RecordError.
 func (c *RecordCodec) DecodeRecord(b []byte) (map[string]any, error) {
+	if m, ok := c.fastDecodeRecord(b); ok {
+		return m, nil
+	}
 	v, msg := codecParseJSON(b)
 	if msg != "" {
 		return nil, &RecordError{Model: c.model, Problems: []FieldProblem{{Reason: msg}}}
@@ -130,7 +133,7 @@ func (c *RecordCodec) Encode(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(m)
+	b, err := AppendJSON(make([]byte, 0, 128), m)
 	if err != nil { // not expected: record only returns values json.Marshal accepts
 		return nil, &RecordError{Model: c.model, Problems: []FieldProblem{{Reason: err.Error()}}}
 	}

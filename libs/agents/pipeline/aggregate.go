@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/agents/expr"
+	"github.com/weirhq/weir/libs/topics"
 )
 
 // avgCountPrefix prefixes the key under which an avg aggregate keeps its running count.
@@ -50,10 +50,13 @@ func (x *exec) aggregate(s *step, env *expr.Env) error {
 	if err != nil {
 		return fmt.Errorf("aggregate %q into table %q: %w", s.label, tbl.Name, err)
 	}
-	if err := setJSON(t, kb, next); err != nil {
+	b, err := encodeJSON(next)
+	if err != nil {
 		return fmt.Errorf("writing table %q: %w", tbl.Name, err)
 	}
+	t.put(kb, b, false) // b is ours: no copy
 	env.Value = next
+	x.lastAgg = encodedValue{v: next, json: b}
 	return nil
 }
 
@@ -150,17 +153,18 @@ func getJSON(t agents.Table, key []byte) (any, bool, error) {
 	return v, true, err
 }
 
-func setJSON(t agents.Table, key []byte, v any) error {
+func setJSON(t *txTable, key []byte, v any) error {
 	b, err := encodeJSON(v)
 	if err != nil {
 		return err
 	}
-	return t.Set(key, b)
+	t.put(key, b, false) // b is ours: no copy
+	return nil
 }
 
 // encodeJSON encodes a value as tables and envelopes hold it.
 func encodeJSON(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := topics.AppendJSON(nil, v)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s as JSON: %w", describe(v), err)
 	}

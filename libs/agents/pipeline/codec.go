@@ -21,6 +21,9 @@ type topicCodec struct {
 	// fields are the model's fields when the value codec is a model: a decoded record
 	// gets null for each one it lacks, so that value.FIELD is null rather than an error.
 	fields []string
+	// valuePlain says decoded values need no normalize: the value codec is json, string,
+	// or a model without timestamps.
+	valuePlain bool
 }
 
 func newTopicCodec(t *app.Topic, models map[string]*topics.RecordSchema, ctx evalContext) (*topicCodec, error) {
@@ -36,6 +39,10 @@ func newTopicCodec(t *app.Topic, models map[string]*topics.RecordSchema, ctx eva
 		for _, f := range s.Fields {
 			tc.fields = append(tc.fields, f.Name)
 		}
+		tc.valuePlain = !hasTimestamps(s.Fields)
+	}
+	if n := tc.value.Name(); n == "json" || n == "string" {
+		tc.valuePlain = true
 	}
 	if t.Timestamp.IsSet() {
 		if tc.timestamp, err = expr.Compile(t.Timestamp.Expr, ctx); err != nil {
@@ -56,6 +63,25 @@ func decode(c topics.Codec, b []byte) (any, error) {
 		return nil, err
 	}
 	return normalize(v), nil
+}
+
+// decodePlain is decode for a codec whose values need no normalize.
+func decodePlain(c topics.Codec, b []byte) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	return c.Decode(b)
+}
+
+// hasTimestamps reports whether a model's fields have a timestamp at any depth: the only
+// values a model decodes to that normalize changes.
+func hasTimestamps(fields []topics.Field) bool {
+	for _, f := range fields {
+		if f.Type == topics.TypeTimestamp || f.Elem != nil && hasTimestamps([]topics.Field{*f.Elem}) || hasTimestamps(f.Fields) {
+			return true
+		}
+	}
+	return false
 }
 
 // normalize turns values expressions have no type for into strings: []byte and time.Time.
@@ -141,8 +167,8 @@ func decodeEnvelope(b []byte) (envelope, error) {
 
 // jsonValue decodes a table value; nil bytes are null.
 func jsonValue(b []byte) (any, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	v, err := topics.UnmarshalJSON(b)
+	if err != nil {
 		return nil, fmt.Errorf("decoding a table value: %w", err)
 	}
 	return v, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/weirhq/weir/libs/agents"
@@ -23,6 +24,18 @@ type exec struct {
 	attempt   int
 	eventTime time.Time
 	taskID    string
+	// taskIDBytes is taskID as a header value, when the exec runs for an input record.
+	taskIDBytes []byte
+	txv         tx                // what tx points to, allocated with the exec
+	outBuf      [1]agents.Message // room for the usual single output
+	// Room for the first output's headers and offset header value.
+	hdrBuf    [6]topics.Header
+	offBuf    [20]byte
+	bufsTaken bool
+	// lastAgg is the last aggregate's new value with its JSON encoding, which an emit of
+	// that value to a json topic reuses.
+	lastAgg encodedValue
+	env     expr.Env // the record as the steps see it
 	// identity, when set, is the content identity of the emissions (a timer firing); they
 	// carry IdentityHeaders instead of the input's DedupHeaders.
 	identity string
@@ -38,11 +51,11 @@ func (x *exec) start(d *decoded) error {
 			x.task.logger.With("agent", x.stage.agent.name), x.attempt)
 		return h(hc)
 	}
-	env := d.Env
-	if env.Lookups != nil {
-		env.Lookups = maps.Clone(env.Lookups)
+	x.env = d.Env // in the exec: no allocation of its own
+	if x.env.Lookups != nil {
+		x.env.Lookups = maps.Clone(x.env.Lookups)
 	}
-	return x.run(x.stage.steps, &env)
+	return x.run(x.stage.steps, &x.env)
 }
 
 // run runs steps on one record; flat_map runs the rest once per element.
@@ -194,16 +207,56 @@ func (x *exec) emit(s *step, env *expr.Env) error {
 			return err
 		}
 	}
-	kb, err := encode(s.to.key, k)
+	kb, err := x.sameKey(s.to.key, k)
+	if kb == nil {
+		kb, err = encode(s.to.key, k)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the key for topic %s: %w", s.to.label, err)
 	}
-	vb, err := encode(s.to.value, v)
+	vb, err := x.lastAgg.reuse(s.to.value, v)
+	if vb == nil {
+		vb, err = encode(s.to.value, v)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the value for topic %s: %w", s.to.label, err)
 	}
 	x.send(s.to.kafka, kb, vb, nil)
 	return nil
+}
+
+// encodedValue is a value and its JSON encoding.
+type encodedValue struct {
+	v    any
+	json []byte
+}
+
+// reuse returns e's encoding when v is e's value (a number, string or bool) and c encodes
+// it as JSON: the bytes encoding v again would give.
+func (e encodedValue) reuse(c topics.Codec, v any) ([]byte, error) {
+	if e.json == nil || c.Name() != "json" {
+		return nil, nil
+	}
+	switch v.(type) {
+	case float64, string, bool:
+		if v == e.v {
+			return e.json, nil
+		}
+	}
+	return nil, nil
+}
+
+// sameKey returns the input record's key bytes when encoding k with c gives exactly them
+// (a string or bytes codec and the same text): no copy for a key passed through.
+func (x *exec) sameKey(c topics.Codec, k any) ([]byte, error) {
+	ks, ok := k.(string)
+	if !ok || x.in == nil || x.in.Key == nil || ks != string(x.in.Key) {
+		return nil, nil
+	}
+	if n := c.Name(); n != "string" && n != "bytes" {
+		return nil, nil
+	}
+	return x.in.Key, nil
 }
 
 // repartition sends the re-keyed record to the repartition topic; the stage after it
@@ -224,7 +277,14 @@ func (x *exec) repartition(topic string, env *expr.Env) error {
 // send queues an output record with the input's headers (Weir's replaced by new dedup
 // headers, and window headers after a windowed aggregate) and its event time.
 func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
-	headers := make([]topics.Header, 0, len(x.in.Headers)+len(extra)+6)
+	var headers []topics.Header
+	var offset []byte
+	if n := len(x.in.Headers) + len(extra) + 6; !x.bufsTaken && n <= len(x.hdrBuf) {
+		x.bufsTaken = true
+		headers, offset = x.hdrBuf[:0], x.offBuf[:0]
+	} else {
+		headers = make([]topics.Header, 0, n)
+	}
 	for _, h := range x.in.Headers {
 		if !agents.IsWeirHeader(h.Key) {
 			headers = append(headers, h)
@@ -234,13 +294,37 @@ func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
 	if x.win != nil {
 		headers = append(headers, agents.WindowHeaders(x.win.Start, x.win.End)...)
 	}
-	if x.identity != "" {
+	switch {
+	case x.identity != "":
 		headers = append(headers, agents.IdentityHeaders(x.taskID, x.identity, x.seq)...)
-	} else {
+	case x.taskIDBytes != nil:
+		// agents.DedupHeaders, with the task and source values shared.
+		headers = append(headers,
+			topics.Header{Key: agents.HeaderTask, Value: x.taskIDBytes},
+			topics.Header{Key: agents.HeaderSource, Value: x.task.source(x.in)},
+			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(offset, x.in.Offset, 10)},
+			topics.Header{Key: agents.HeaderSeq, Value: seqValue(x.seq)})
+	default:
 		headers = append(headers, agents.DedupHeaders(x.taskID, x.in, x.seq)...)
 	}
 	x.seq++
 	x.tx.out = append(x.tx.out, agents.Message{Topic: topic, Key: key, Value: value, Headers: headers, Timestamp: x.eventTime})
+}
+
+// seqValues are the HeaderSeq values of the first few records emitted for one input.
+var seqValues = func() [][]byte {
+	out := make([][]byte, 16)
+	for i := range out {
+		out[i] = []byte(strconv.Itoa(i))
+	}
+	return out
+}()
+
+func seqValue(seq int) []byte {
+	if seq >= 0 && seq < len(seqValues) {
+		return seqValues[seq]
+	}
+	return strconv.AppendInt(nil, int64(seq), 10)
 }
 
 // handlerRuntime gives a Go handler its tables and topics through the attempt.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/weirhq/weir/libs/agents"
@@ -14,7 +15,7 @@ import (
 	"github.com/weirhq/weir/libs/topics"
 )
 
-func parse(t *testing.T, src string) *app.App {
+func parse(t testing.TB, src string) *app.App {
 	t.Helper()
 	a, diags := app.Parse(map[string][]byte{"app.hcl": []byte(src)}, app.Options{})
 	if diags.HasErrors() {
@@ -447,5 +448,58 @@ func TestMissingHandler(t *testing.T) {
 	src := "app \"p\" {}\n\ntopic \"in\" {}\n\nagent \"a\" {\n  from    = topic.in\n  handler = \"h\"\n}\n"
 	if _, err := pipeline.Compile(parse(t, src), nil); err == nil {
 		t.Error("compiling an app without its handler succeeded")
+	}
+}
+
+// TestEmitKeyPassThrough: an emitted key is the input's key bytes when it is unchanged, a
+// new encoding when it changed, and null stays null (not an empty key).
+func TestEmitKeyPassThrough(t *testing.T) {
+	p, err := pipeline.Compile(parse(t, `
+app "keys" {
+  partitions = 1
+}
+
+topic "in" {
+  key = string
+}
+
+topic "out" {
+  key = string
+}
+
+agent "pass" {
+  from = topic.in
+  emit {
+    to = topic.out
+  }
+  emit {
+    to  = topic.out
+    key = key == null ? null : upper(key)
+  }
+}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []agents.Message
+	task, err := p.NewTask(pipeline.TaskConfig{Emitter: agents.EmitterFunc(func(m agents.Message) error { got = append(got, m); return nil })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, key := range [][]byte{[]byte("abc"), nil, {}} {
+		got = nil
+		if err := task.Process(ctx, agents.Record{Topic: "in", Key: key, Value: []byte(`1`)}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("key %q: %d outputs, want 2", key, len(got))
+		}
+		if string(got[0].Key) != string(key) || (got[0].Key == nil) != (key == nil) {
+			t.Errorf("key %q passed through as %q (nil %v)", key, got[0].Key, got[0].Key == nil)
+		}
+		if want := strings.ToUpper(string(key)); string(got[1].Key) != want || (got[1].Key == nil) != (key == nil) {
+			t.Errorf("key %q upper-cased to %q, want %q", key, got[1].Key, want)
+		}
 	}
 }

@@ -58,6 +58,55 @@ type Task struct {
 	known  map[string]bool
 	logger *slog.Logger
 	stats  taskCounters
+	// ids caches each agent's task id (HeaderTask); sources the last input
+	// topic-partition's HeaderSource value. Header values are shared by the records
+	// emitted, which never change them.
+	ids     map[*agent]*taskIdent
+	lastID  *taskIdent
+	sources sourceCache
+	tables  tableCache
+	// depth counts the Process calls running (more than one when an emitter processes
+	// what it is given at once); the outermost works on cur and scratch rather than on
+	// copies of its own.
+	depth   int
+	cur     agents.Record
+	scratch decoded
+}
+
+// tableCache opens each of the task's tables once: a task's tables are the same for its
+// whole life.
+type tableCache struct {
+	base   agents.Tables
+	opened map[string]agents.Table
+}
+
+func (c *tableCache) Table(name string) (agents.Table, error) {
+	if tb, ok := c.opened[name]; ok {
+		return tb, nil
+	}
+	tb, err := c.base.Table(name)
+	if err != nil {
+		return nil, err
+	}
+	if c.opened == nil {
+		c.opened = map[string]agents.Table{}
+	}
+	c.opened[name] = tb
+	return tb, nil
+}
+
+// taskIdent is an agent's task id, as text and as a header value.
+type taskIdent struct {
+	ag    *agent
+	id    string
+	bytes []byte
+}
+
+// sourceCache holds the HeaderSource value of the last input topic-partition.
+type sourceCache struct {
+	topic     string
+	partition int32
+	value     []byte
 }
 
 // NewTask returns the task for cfg.
@@ -108,6 +157,22 @@ func (e *AgentError) Unwrap() error { return e.Err }
 // task must stop (and restart from its last commit): an agent with policy stop failed, or
 // a table write or emit failed.
 func (t *Task) Process(ctx context.Context, rec agents.Record) error {
+	t.depth++
+	defer func() { t.depth-- }()
+	in := &t.cur
+	if t.depth > 1 {
+		in = new(agents.Record)
+	}
+	*in = rec
+	err := t.process(ctx, in)
+	*in = agents.Record{} // keep no references to the record
+	if t.depth == 1 {
+		t.scratch = decoded{}
+	}
+	return err
+}
+
+func (t *Task) process(ctx context.Context, rec *agents.Record) error {
 	stages := t.plan.routes[rec.Topic]
 	if len(stages) == 0 {
 		return fmt.Errorf("processing %s/%d@%d: no agent reads topic %s", rec.Topic, rec.Partition, rec.Offset, rec.Topic)
@@ -117,15 +182,40 @@ func (t *Task) Process(ctx context.Context, rec agents.Record) error {
 		if t.cfg.Group != "" && st.agent.group != t.cfg.Group {
 			continue
 		}
-		if err := t.processStage(ctx, st, &rec, &seq); err != nil {
+		if err := t.processStage(ctx, st, rec, &seq); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Task) taskID(ag *agent) string {
-	return t.plan.app.Name + "/" + ag.group + "/" + strconv.Itoa(int(t.cfg.Partition))
+func (t *Task) taskID(ag *agent) string { return t.ident(ag).id }
+
+// ident returns ag's task id, computed once.
+func (t *Task) ident(ag *agent) *taskIdent {
+	if t.lastID != nil && t.lastID.ag == ag {
+		return t.lastID
+	}
+	id := t.ids[ag]
+	if id == nil {
+		s := t.plan.app.Name + "/" + ag.group + "/" + strconv.Itoa(int(t.cfg.Partition))
+		id = &taskIdent{ag: ag, id: s, bytes: []byte(s)}
+		if t.ids == nil {
+			t.ids = map[*agent]*taskIdent{}
+		}
+		t.ids[ag] = id
+	}
+	t.lastID = id
+	return id
+}
+
+// source returns the HeaderSource value of an input record: "TOPIC/PARTITION".
+func (t *Task) source(rec *agents.Record) []byte {
+	c := &t.sources
+	if c.value == nil || c.topic != rec.Topic || c.partition != rec.Partition {
+		*c = sourceCache{topic: rec.Topic, partition: rec.Partition, value: []byte(rec.Topic + "/" + strconv.Itoa(int(rec.Partition)))}
+	}
+	return c.value
 }
 
 func (t *Task) processStage(ctx context.Context, st *stage, rec *agents.Record, seq *int) error {
@@ -161,7 +251,7 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 		if err == nil {
 			conts, err = x.applyWindows()
 		}
-		if fatal := (*fatalError)(nil); errors.As(err, &fatal) {
+		if fatal := asFatal(err); fatal != nil {
 			return fmt.Errorf("agent %s: %s/%d@%d: %w", ag.name, rec.Topic, rec.Partition, rec.Offset, fatal.err)
 		}
 		if err == nil {
@@ -190,8 +280,16 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 }
 
 func (t *Task) newExec(ctx context.Context, st *stage, rec *agents.Record, eventTime time.Time, seq, try int) *exec {
-	return &exec{task: t, stage: st, in: rec, tx: newTx(t.cfg.Tables, t.known, t.plan.windowed), seq: seq, ctx: ctx,
-		attempt: try, eventTime: eventTime, taskID: t.taskID(st.agent)}
+	id := t.ident(st.agent)
+	x := &exec{task: t, stage: st, in: rec, seq: seq, ctx: ctx, attempt: try, eventTime: eventTime, taskID: id.id, taskIDBytes: id.bytes}
+	var base agents.Tables
+	if t.cfg.Tables != nil {
+		t.tables.base = t.cfg.Tables
+		base = &t.tables
+	}
+	x.txv = tx{base: base, known: t.known, windowed: t.plan.windowed, out: x.outBuf[:0]}
+	x.tx = &x.txv
+	return x
 }
 
 // fatalError is an error the agent's policy may not handle: the task must stop and
@@ -200,6 +298,18 @@ type fatalError struct{ err error }
 
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
+
+// asFatal returns the fatalError in err's chain, if any (without allocating for a nil err).
+func asFatal(err error) *fatalError {
+	if err == nil {
+		return nil
+	}
+	var fatal *fatalError
+	if errors.As(err, &fatal) {
+		return fatal
+	}
+	return nil
+}
 
 // fail applies the agent's policy to a record it failed on.
 func (t *Task) fail(_ context.Context, st *stage, rec *agents.Record, cause error, seq *int) error {
@@ -244,7 +354,11 @@ type decoded struct {
 }
 
 func (t *Task) decode(st *stage, rec *agents.Record) (*decoded, error) {
-	d := &decoded{raw: *rec}
+	d := &t.scratch
+	if t.depth > 1 {
+		d = new(decoded)
+	}
+	*d = decoded{raw: *rec}
 	d.Headers, d.Timestamp, d.Partition, d.Offset = rec.Headers, rec.Timestamp, rec.Partition, rec.Offset
 	if st.repartition {
 		e, err := decodeEnvelope(rec.Value)
@@ -262,7 +376,11 @@ func (t *Task) decode(st *stage, rec *agents.Record) (*decoded, error) {
 	if d.Key, err = decode(tc.key, rec.Key); err != nil {
 		return nil, fmt.Errorf("the key: %w", err)
 	}
-	if d.Value, err = decode(tc.value, rec.Value); err != nil {
+	decodeValue := decode
+	if tc.valuePlain {
+		decodeValue = decodePlain
+	}
+	if d.Value, err = decodeValue(tc.value, rec.Value); err != nil {
 		return nil, fmt.Errorf("the value: %w", err)
 	}
 	tc.fillFields(d.Value)

@@ -202,6 +202,9 @@ func (a *active) loop(ctx context.Context) error {
 				return fmt.Errorf("task %s: %w", a.r.Task, err)
 			}
 		}
+		if err := a.emit.push(); err != nil { // the outputs of this batch, the tick and the timers
+			return fmt.Errorf("task %s: %w", a.r.Task, err)
+		}
 		if time.Since(a.lastCommit) >= cfg.CommitInterval {
 			if err := a.commit(ctx, false); err != nil {
 				return err

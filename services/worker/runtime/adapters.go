@@ -40,18 +40,26 @@ func (t taskTable) Scan(prefix []byte, fn func(key, value []byte) error) error {
 }
 
 // emitter sends a task's outputs through the worker's shared producer and tracks its own
-// in-flight records, so a commit waits for this task's outputs only. The first failed send
-// fails every later Emit and the commit: the task stops and restarts from its last commit
-// rather than skipping ahead.
+// in-flight records, so a commit waits for this task's outputs only. Emit buffers records
+// and hands them to the producer together (one writer call per emitBatch records, cheaper
+// per record than one each); push hands over the rest, and the task's loop calls it after
+// each polled batch, so records wait for no more than the batch's processing. The first
+// failed send fails every later Emit and the commit: the task stops and restarts from its
+// last commit rather than skipping ahead. Emit, push and flush are called from the task's
+// goroutine only.
 type emitter struct {
 	producer *topics.Producer
 	ctx      context.Context
+	buf      []topics.Record // emitted, not yet handed to the producer
 
 	mu       sync.Mutex
 	inflight int
 	idle     chan struct{} // closed while inflight == 0
 	err      error
 }
+
+// emitBatch is how many records Emit buffers before handing them to the producer.
+const emitBatch = 256
 
 func newEmitter(ctx context.Context, p *topics.Producer) *emitter {
 	e := &emitter{producer: p, ctx: ctx, idle: make(chan struct{})}
@@ -61,20 +69,34 @@ func newEmitter(ctx context.Context, p *topics.Producer) *emitter {
 
 func (e *emitter) Emit(m agents.Message) error {
 	e.mu.Lock()
-	if e.err != nil {
-		err := e.err
-		e.mu.Unlock()
+	err := e.err
+	e.mu.Unlock()
+	if err != nil {
 		return err
 	}
+	e.buf = append(e.buf, topics.Record{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, Time: m.Timestamp})
+	if len(e.buf) >= emitBatch {
+		return e.push()
+	}
+	return nil
+}
+
+// push hands the buffered records to the producer.
+func (e *emitter) push() error {
+	if len(e.buf) == 0 {
+		return nil
+	}
+	e.mu.Lock()
 	if e.inflight == 0 {
 		e.idle = make(chan struct{})
 	}
-	e.inflight++
+	e.inflight += len(e.buf)
 	e.mu.Unlock()
-	rec := topics.Record{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, Time: m.Timestamp}
-	if err := e.producer.SendAsync(e.ctx, rec, e.done); err != nil {
-		e.done(rec, err)
-		return err
+	err := e.producer.SendBatchAsync(e.ctx, e.buf, e.done)
+	clear(e.buf) // no references kept to sent records
+	e.buf = e.buf[:0]
+	if err != nil {
+		return fmt.Errorf("sending an output record: %w", err)
 	}
 	return nil
 }
@@ -94,6 +116,9 @@ func (e *emitter) done(_ topics.Record, err error) {
 // flush waits until every record emitted so far is acknowledged, and returns the first
 // failure.
 func (e *emitter) flush(ctx context.Context) error {
+	if err := e.push(); err != nil {
+		return err
+	}
 	e.mu.Lock()
 	idle := e.idle
 	e.mu.Unlock()

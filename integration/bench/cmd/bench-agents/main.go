@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weirhq/weir/integration/bench"
@@ -25,7 +26,17 @@ func main() {
 	flag.IntVar(&cfg.Runs, "runs", 3, "runs per variant; the median is printed")
 	flag.StringVar(&cfg.WorkerBin, "worker", "", "services/worker binary (built into a temporary directory when empty)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the raw loop's runs to this file")
+	only := flag.String("only", "", "comma-separated variants to run (raw, stateless, stateful; default all), e.g. to profile one")
 	flag.Parse()
+	if *only != "" {
+		cfg.Only = strings.Split(*only, ",")
+		for _, v := range cfg.Only {
+			if v != "raw" && v != "stateless" && v != "stateful" {
+				fmt.Fprintf(os.Stderr, "bench-agents: -only: unknown variant %q (want raw, stateless or stateful)\n", v)
+				os.Exit(2)
+			}
+		}
+	}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-agents:", err)
 		os.Exit(1)
