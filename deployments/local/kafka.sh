@@ -86,7 +86,11 @@ up() {
   write_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
     local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # A URL-safe base64 UUID; one starting with '-' would be read as an option by the tool.
+    cluster_id=-
+    while [[ $cluster_id == -* ]]; do
+      cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     "$(java_bin)" -Xmx256m -Dlog4j2.configurationFile="$WEIR_ROOT/deployments/local/kafka/log4j2.properties" -cp "$(classpath)" \
       kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/format.log" 2>&1 \
       || die "formatting KRaft storage failed; see $KAFKA_DIR/format.log"
