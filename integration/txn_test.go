@@ -28,6 +28,7 @@ func newTxnProducer(t *testing.T, ctx context.Context, id string) *txn.Producer 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.Close)
 	t.Logf("transactional id %s: producer id %d epoch %d", id, p.ProducerID(), p.Epoch())
 	return p
 }
@@ -51,6 +52,7 @@ func readCommitted(t *testing.T, ctx context.Context, topic string) (values []st
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer r.Close()
 	next := int64(0)
 	for {
 		f, err := r.Fetch(ctx, topic, 0, next, 100*time.Millisecond)

@@ -38,9 +38,10 @@ type Config struct {
 // Producer is one session of a transactional id: a producer id and epoch from the
 // coordinator. It is not safe for concurrent use.
 type Producer struct {
-	cfg    Config
-	client *kafka.Client
-	addr   net.Addr
+	cfg       Config
+	transport *kafka.Transport
+	client    *kafka.Client
+	addr      net.Addr
 
 	producerID int64
 	epoch      int16
@@ -90,12 +91,14 @@ func NewProducer(ctx context.Context, cfg Config) (*Producer, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
+	tr := transport(cfg.ClientConfig)
 	p := &Producer{
-		cfg:    cfg,
-		client: &kafka.Client{Transport: transport(cfg.ClientConfig), Timeout: cfg.RequestTimeout},
-		addr:   kafka.TCP(cfg.Brokers...),
-		seq:    map[partKey]int32{},
-		added:  map[partKey]bool{},
+		cfg:       cfg,
+		transport: tr,
+		client:    &kafka.Client{Transport: tr, Timeout: cfg.RequestTimeout},
+		addr:      kafka.TCP(cfg.Brokers...),
+		seq:       map[partKey]int32{},
+		added:     map[partKey]bool{},
 	}
 	err := retry(ctx, func() error {
 		res, err := p.client.InitProducerID(ctx, &kafka.InitProducerIDRequest{
@@ -116,10 +119,15 @@ func NewProducer(ctx context.Context, cfg Config) (*Producer, error) {
 		return nil
 	})
 	if err != nil {
+		tr.CloseIdleConnections()
 		return nil, fmt.Errorf("initializing producer id for transactional id %q: %w", cfg.TransactionalID, err)
 	}
 	return p, nil
 }
+
+// Close closes the producer's connections. An open transaction stays open until the
+// coordinator's timeout or the next session of the transactional id aborts it.
+func (p *Producer) Close() { p.transport.CloseIdleConnections() }
 
 // produceRetryable is what a partition leader answers while a new topic's leadership settles
 // (seen on the first produce to a topic created a moment before) or while it moves.

@@ -34,6 +34,9 @@ func NewReader(cfg topics.ClientConfig) (*Reader, error) {
 	return &Reader{transport: transport(cfg), addr: kafka.TCP(cfg.Brokers...)}, nil
 }
 
+// Close closes the reader's connections.
+func (r *Reader) Close() { r.transport.CloseIdleConnections() }
+
 // FetchedRecord is one committed (or non-transactional) record.
 type FetchedRecord struct {
 	Offset int64
