@@ -45,14 +45,31 @@ func produceTxn(t *testing.T, ctx context.Context, p *txn.Producer, topic string
 }
 
 // readCommitted returns the values a read_committed reader sees in partition 0 up to its last
-// stable offset, and how many aborted records it dropped.
-func readCommitted(t *testing.T, ctx context.Context, topic string) (values []string, lso int64, skipped int) {
+// stable offset, and how many aborted records it dropped. With settled it first waits until no
+// transaction is open (last stable offset = high watermark): EndTxn returns before the
+// coordinator has written the commit markers, so a just-committed transaction may still hold
+// the last stable offset back for a moment.
+func readCommitted(t *testing.T, ctx context.Context, topic string, settled bool) (values []string, lso int64, skipped int) {
 	t.Helper()
 	r, err := txn.NewReader(harness.Client(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	for settled {
+		f, err := r.Fetch(ctx, topic, 0, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.LastStable == f.HighWatermark {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("last stable offset %d stayed below the high watermark %d", f.LastStable, f.HighWatermark)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	next := int64(0)
 	for {
 		f, err := r.Fetch(ctx, topic, 0, next, 100*time.Millisecond)
@@ -120,7 +137,7 @@ func TestTxnCommitAbortReadCommitted(t *testing.T) {
 	if err := p.Abort(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _ := readCommitted(t, ctx, other); !slices.Equal(got, []string{"oc1"}) {
+	if got, _, _ := readCommitted(t, ctx, other, true); !slices.Equal(got, []string{"oc1"}) {
 		t.Errorf("read_committed saw %q in the second topic, want only oc1", got)
 	}
 	produceTxn(t, ctx, p, topic, "c3")
@@ -128,7 +145,7 @@ func TestTxnCommitAbortReadCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, _, skipped := readCommitted(t, ctx, topic)
+	got, _, skipped := readCommitted(t, ctx, topic, true)
 	if want := []string{"c1", "c2", "c3"}; !slices.Equal(got, want) {
 		t.Errorf("read_committed saw %q, want %q", got, want)
 	}
@@ -142,14 +159,14 @@ func TestTxnCommitAbortReadCommitted(t *testing.T) {
 	// An open transaction: its record is in the log but below neither the last stable offset
 	// nor in a read_committed result until EndTxn commits it.
 	produceTxn(t, ctx, p, topic, "o1")
-	got, lso, _ := readCommitted(t, ctx, topic)
+	got, lso, _ := readCommitted(t, ctx, topic, false)
 	if slices.Contains(got, "o1") {
 		t.Errorf("read_committed saw the open transaction's record: %q", got)
 	}
 	if err := p.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, lso2, _ := readCommitted(t, ctx, topic)
+	got, lso2, _ := readCommitted(t, ctx, topic, true)
 	if want := []string{"c1", "c2", "c3", "o1"}; !slices.Equal(got, want) {
 		t.Errorf("after commit read_committed saw %q, want %q", got, want)
 	}
@@ -194,7 +211,7 @@ func TestTxnZombieFenced(t *testing.T) {
 	if err := succ.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, _, skipped := readCommitted(t, ctx, topic)
+	got, _, skipped := readCommitted(t, ctx, topic, true)
 	if want := []string{"n1"}; !slices.Equal(got, want) {
 		t.Errorf("read_committed saw %q, want %q (the zombie's transaction aborted)", got, want)
 	}
