@@ -77,12 +77,14 @@ func (s *state) placeStandbys(out []TaskAssignment) {
 // rebalanceStandbys is step 3 of placeStandbys. It moves one standby at a time until no move
 // is left, so its result is a fixpoint: computing again over the same membership moves nothing.
 //
-// A worker is needy when it holds fewer than ⌊its standby share⌋ − 1 standbys. The least loaded
-// needy worker (standbys/capacity, ties by id) takes a standby from a donor that stays more
-// loaded than it: donor standbys/capacity > (receiver standbys + 1)/capacity, where canSwap
-// allows the move. Donors that do not become needy by giving come first, then the rest, each
-// group most loaded first (ties by id); of a donor's standbys, one of a task whose state the
-// receiver already holds (it was a replica there before) goes first.
+// A worker is needy when it holds fewer than ⌊its standby share⌋ − 1 standbys. A needy worker
+// takes a standby from a donor that stays more loaded than it: donor standbys/capacity >
+// (receiver standbys + 1)/capacity, where canSwap allows the move. Moves that copy no state go
+// first: a needy worker (in id order) takes the standby of a task it was a replica of before
+// (a former warm-up target, say), from the most loaded such donor. Otherwise the least loaded
+// needy worker (standbys/capacity, ties by id) takes one from donors that do not become needy
+// by giving, then from the rest, each group most loaded first (ties by id), preferring again a
+// task whose state it holds.
 //
 // Why this shape: the donor test compares loads, never shares, and only needy workers receive.
 // When a worker joins, every other share shrinks, so no worker becomes needy and no pair of old
@@ -105,8 +107,23 @@ func (s *state) rebalanceStandbys(out []TaskAssignment, ws map[string]*slot) {
 			held[id] = append(held[id], i)
 		}
 	}
+	// Tasks where each worker held a replica before and holds none now: it still has their
+	// state, so taking one of their standbys copies nothing.
+	had := make(map[string][]int)
+	for i, a := range out {
+		p := s.prev[a.Task]
+		for _, id := range slices.Concat([]string{p.Active}, p.Warmups, p.Standbys) {
+			if ws[id] != nil && !slices.Contains(a.Standbys, id) && !slices.Contains(replicas(a), id) {
+				had[id] = append(had[id], i)
+			}
+		}
+	}
 	stuck := make(map[string]bool) // needy workers that found no donor since the last move
 	for {
+		if s.takeHeldState(out, ws, all, held, had) {
+			clear(stuck)
+			continue
+		}
 		y := leastLoadedNeedy(all, stuck)
 		if y == nil {
 			return
@@ -117,6 +134,38 @@ func (s *state) rebalanceStandbys(out []TaskAssignment, ws map[string]*slot) {
 			stuck[y.id] = true
 		}
 	}
+}
+
+// takeHeldState makes one move to a needy worker of a standby of a task whose state it still
+// holds (it was a replica there before), if there is such a move; needy workers in id order,
+// donors most loaded first.
+func (s *state) takeHeldState(out []TaskAssignment, ws map[string]*slot, all []*slot, held, had map[string][]int) bool {
+	for _, y := range all {
+		if !y.needy() {
+			continue
+		}
+		for _, i := range had[y.id] {
+			a := out[i]
+			if slices.Contains(a.Standbys, y.id) {
+				continue
+			}
+			var best *slot
+			for _, id := range a.Standbys {
+				d := ws[id]
+				if d == nil || d.count*y.capacity <= (y.count+1)*d.capacity || !s.canSwap(a, d, y) {
+					continue
+				}
+				if best == nil || d.count*best.capacity > best.count*d.capacity {
+					best = d
+				}
+			}
+			if best != nil {
+				s.move(out, held, slices.Index(held[best.id], i), best, y)
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // leastLoadedNeedy returns the needy worker with the lowest standbys/capacity (ties by id) that
