@@ -69,8 +69,7 @@ func (s *state) replicasByLag(t Task) []string {
 // placeOwners decides each task's owner (the worker that is active once handoffs complete).
 //
 //  1. Sticky: a task keeps its pending warm-up target, else its active, while that worker is
-//     eligible and below its quota (tasks in id order; first choices before fallbacks, and of
-//     first choices, pending handoffs before settled tasks).
+//     eligible and below its quota (tasks in id order; first choices before fallbacks).
 //  2. Affinity: a task that lost its owner goes to its most caught-up eligible standby or
 //     warm-up replica that has room.
 //  3. Fill: the rest go round-robin to workers below quota (by worker id), so consecutive
@@ -102,21 +101,14 @@ func (s *state) placeOwners() map[TaskID]string {
 	count := make(map[string]int, len(s.elig))
 	room := func(id string) bool { return count[id] < quota[id] }
 
-	// Sticky passes: every worker keeps its first-choice tasks before any task falls back to its
-	// second choice, so no worker gives up a task of its own to make room for a fallback. Of its
-	// first choices, a worker keeps the pending handoffs to it before the tasks it is active for:
-	// a worker over quota then gives up settled tasks rather than redirect handoffs under way,
-	// which would change the zones of those tasks' replicas and move their standbys too.
-	for pass := range 3 {
+	// Two sticky passes: every worker keeps its first-choice tasks before any task falls back to
+	// its second choice, so no worker gives up a task of its own to make room for a fallback.
+	for pass := range 2 {
 		for i, t := range s.tasks {
-			c := max(0, pass-1)
-			if _, done := owners[t.ID]; done || len(sticky[i]) <= c {
+			if _, done := owners[t.ID]; done || len(sticky[i]) <= pass {
 				continue
 			}
-			if pending := len(s.prev[t.ID].Warmups) > 0 && sticky[i][0] == s.prev[t.ID].Warmups[0]; pass == 0 && !pending {
-				continue
-			}
-			if id := sticky[i][c]; room(id) {
+			if id := sticky[i][pass]; room(id) {
 				owners[t.ID] = id
 				count[id]++
 			}

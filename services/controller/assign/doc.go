@@ -16,9 +16,8 @@
 //  1. Quotas: ⌊f_i⌋ each; the T − Σ⌊f_i⌋ extra tasks go first to workers whose sticky tasks
 //     exceed ⌊f_i⌋, then by largest fractional share, then by worker id.
 //  2. Owners: a task keeps its pending warm-up target, else its active, while that worker is
-//     eligible and below quota (pending handoffs kept before settled tasks); otherwise it goes
-//     to its most caught-up eligible standby with room, else round-robin to workers below
-//     quota. Only liveness or balance moves a task.
+//     eligible and below quota; otherwise it goes to its most caught-up eligible standby with
+//     room, else round-robin to workers below quota. Only liveness or balance moves a task.
 //  3. Actives: an alive active (draining too) stays active; when the owner differs, the owner
 //     becomes a warm-up standby and the move is Planned: a later two-phase handoff step (not in
 //     this package) makes it active. A lost active is replaced at once (Failover) by the most

@@ -137,17 +137,13 @@ func (s *state) rebalanceStandbys(out []TaskAssignment, ws map[string]*slot) {
 }
 
 // takeHeldState makes one move to a needy worker of a standby of a task whose state it still
-// holds (it was a replica there before), if there is such a move; least loaded needy workers
-// first (ties by id), donors most loaded first.
+// holds (it was a replica there before), if there is such a move; needy workers in id order,
+// donors most loaded first.
 func (s *state) takeHeldState(out []TaskAssignment, ws map[string]*slot, all []*slot, held, had map[string][]int) bool {
-	var needy []*slot
 	for _, y := range all {
-		if y.needy() && len(had[y.id]) > 0 {
-			needy = append(needy, y)
+		if !y.needy() {
+			continue
 		}
-	}
-	slices.SortStableFunc(needy, func(a, b *slot) int { return cmp.Compare(a.count*b.capacity, b.count*a.capacity) })
-	for _, y := range needy {
 		for _, i := range had[y.id] {
 			a := out[i]
 			if slices.Contains(a.Standbys, y.id) {
