@@ -27,10 +27,13 @@
 //  4. Standbys: min(N, eligible workers not holding the active or warm-up) per task, never on
 //     the active's or a warm-up's worker. Previous standbys stay while eligible; missing ones
 //     go to an eligible worker in a zone the task's replicas do not use yet, then below
-//     ⌈standby share⌉, then least loaded by capacity, then by id; finally workers below
-//     ⌊standby share⌋ take standbys from the most loaded workers where no zone spread is lost.
-//     Warm-ups are counted apart from the N standbys.
+//     ⌈standby share⌉, then least loaded by capacity, then by id; finally, until nothing moves,
+//     a worker more than one below ⌊standby share⌋ takes standbys from workers that stay more
+//     loaded than it, where no zone spread is lost. The result is a fixpoint, and a join moves
+//     about N times the new worker's share of standbys and nothing else. Warm-ups are counted
+//     apart from the N standbys.
 //
 // Everything iterates sorted slices (tasks by app, group, partition; workers by id), so the
-// output is deterministic. Cost is O((T·N + W) log W) plus O(T·N·Z) for Z zones.
+// output is deterministic. Cost is O((T·N + W) log W) plus O(T·N·Z) for Z zones, plus, per
+// standby the rebalancing moves, O(W log W) and a scan of the donors' standbys.
 package assign

@@ -66,6 +66,7 @@ func invariantErrors(in Input, res Result) []error {
 		}
 		owned[a.Owner()]++
 	}
+	errs = append(errs, standbyBalanceErrors(s, res)...)
 	if len(s.elig) > 0 {
 		shares := FairShares(in.Workers, len(in.Tasks))
 		for _, sh := range shares {
@@ -111,5 +112,50 @@ func stickinessErrors(in Input, res Result) []error {
 		}
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
+}
+
+// standbyBalanceErrors checks that standbys are balanced as far as single moves can balance
+// them: with S standbys in all and worker i's standby share S·c_i/C, no worker holding fewer
+// than ⌊share⌋ − 1 could take a standby from a worker that would stay more loaded than it
+// (standbys/capacity) without breaking a rule: the taker must hold no replica of the task, and
+// the move must keep the task's zone spread (same zone, or a zone the task's other replicas do
+// not use).
+func standbyBalanceErrors(s *state, res Result) []error {
+	total := 0
+	count := map[string]int{}
+	for _, a := range res.Assignment {
+		total += len(a.Standbys)
+		for _, id := range a.Standbys {
+			count[id]++
+		}
+	}
+	var errs []error
+	for _, sh := range FairShares(s.elig, total) {
+		y := s.workers[sh.Worker]
+		if count[y.ID]+1 >= sh.Lo {
+			continue
+		}
+		for _, a := range res.Assignment {
+			holders := slices.Concat([]string{a.Active}, a.Warmups, a.Standbys)
+			if slices.Contains(holders, y.ID) {
+				continue
+			}
+			for _, id := range a.Standbys {
+				x := s.workers[id]
+				if count[id]*y.Capacity <= (count[y.ID]+1)*x.Capacity {
+					continue
+				}
+				spread := x.Zone == y.Zone || !slices.ContainsFunc(holders, func(h string) bool {
+					return h != id && h != "" && s.workers[h].Zone == y.Zone
+				})
+				if spread {
+					errs = append(errs, fmt.Errorf("worker %s holds %d standbys (share %.2f) and could take %s's from %s (%d standbys, capacity %d)",
+						y.ID, count[y.ID], sh.Exact, a.Task, id, count[id], x.Capacity))
+					return errs
+				}
+			}
+		}
+	}
 	return errs
 }

@@ -11,19 +11,20 @@ import (
 // are already set.
 //
 // A task gets min(N, eligible workers not holding its active or warm-up) standbys. Their total S
-// is spread by capacity like actives, as a soft goal: worker i's standby share is S·c_i/C.
+// is spread by capacity like actives: worker i's standby share is S·c_i/C.
 //
 //  1. Sticky: previous standbys (then previous warm-ups no longer targeted) stay while their
 //     worker is eligible and does not hold the task's active or warm-up.
 //  2. Place: each missing standby goes to the best eligible worker not already holding a replica
 //     of the task, preferring in turn a zone none of the task's replicas is in, a worker below
 //     ⌈share⌉, the lowest (standbys+1)/capacity, the smallest id.
-//  3. Rebalance: a worker below ⌊share⌋ (a new one, typically) takes standbys from the most
-//     loaded workers above their ⌊share⌋, only where that loses no zone spread, until it
-//     reaches ⌊share⌋ or no such standby is left. So a join moves about N·share standbys.
+//  3. Rebalance until nothing moves: a worker more than one below ⌊share⌋ (a new one,
+//     typically) takes standbys from more loaded workers, only where that loses no zone spread
+//     (see rebalanceStandbys). So a join moves about N·share standbys and nothing else.
 //
 // Zones steer placements and rebalancing; a standby already in place is not moved for its zone
-// alone.
+// alone. Balance is therefore within one of the share except where zone spread or "never with
+// the active" leaves no single move that would help.
 func (s *state) placeStandbys(out []TaskAssignment) {
 	n := s.in.Standbys
 	if n == 0 || len(s.elig) == 0 {
@@ -73,50 +74,181 @@ func (s *state) placeStandbys(out []TaskAssignment) {
 	s.rebalanceStandbys(out, ws)
 }
 
-// rebalanceStandbys is step 3 of placeStandbys.
+// rebalanceStandbys is step 3 of placeStandbys. It moves one standby at a time until no move
+// is left, so its result is a fixpoint: computing again over the same membership moves nothing.
+//
+// A worker is needy when it holds fewer than ⌊its standby share⌋ − 1 standbys. A needy worker
+// takes a standby from a donor that stays more loaded than it: donor standbys/capacity >
+// (receiver standbys + 1)/capacity, where canSwap allows the move. Moves that copy no state go
+// first: a needy worker (in id order) takes the standby of a task it was a replica of before
+// (a former warm-up target, say), from the most loaded such donor. Otherwise the least loaded
+// needy worker (standbys/capacity, ties by id) takes one from donors that do not become needy
+// by giving, then from the rest, each group most loaded first (ties by id), preferring again a
+// task whose state it holds.
+//
+// Why this shape: the donor test compares loads, never shares, and only needy workers receive.
+// When a worker joins, every other share shrinks, so no worker becomes needy and no pair of old
+// workers gains a move: the new worker takes standbys until it is within one of ⌊its share⌋
+// and, as long as the donors it takes from stay out of need (the one-standby tolerance leaves
+// room for that), nothing else moves. Every move lowers the largest load it touches, so the
+// loop ends.
 func (s *state) rebalanceStandbys(out []TaskAssignment, ws map[string]*slot) {
-	var needy, donors []*slot
+	all := make([]*slot, 0, len(ws))
 	for _, w := range ws {
-		if w.count < w.lo {
-			needy = append(needy, w)
-		}
-		if w.count > w.lo {
-			donors = append(donors, w)
-		}
+		all = append(all, w)
 	}
-	if len(needy) == 0 || len(donors) == 0 {
+	if !slices.ContainsFunc(all, (*slot).needy) {
 		return
 	}
-	slices.SortFunc(needy, func(a, b *slot) int { return strings.Compare(a.id, b.id) })
+	slices.SortFunc(all, func(a, b *slot) int { return strings.Compare(a.id, b.id) })
 	held := make(map[string][]int) // worker → indices into out where it is a standby
 	for i, a := range out {
 		for _, id := range a.Standbys {
 			held[id] = append(held[id], i)
 		}
 	}
-	for _, w := range needy {
-		// Most loaded donors first: load = standbys / capacity, ties by id.
-		slices.SortFunc(donors, func(a, b *slot) int {
-			if c := cmp.Compare(b.count*a.capacity, a.count*b.capacity); c != 0 {
-				return c
-			}
-			return strings.Compare(a.id, b.id)
-		})
-		for _, d := range donors {
-			for k := 0; k < len(held[d.id]) && w.count < w.lo && d.count > d.lo; {
-				i := held[d.id][k]
-				if !s.canSwap(out[i], d, w) {
-					k++
-					continue
-				}
-				j := slices.Index(out[i].Standbys, d.id)
-				out[i].Standbys[j] = w.id
-				held[d.id] = slices.Delete(held[d.id], k, k+1)
-				d.count--
-				w.count++
+	// Tasks where each worker held a replica before and holds none now: it still has their
+	// state, so taking one of their standbys copies nothing.
+	had := make(map[string][]int)
+	for i, a := range out {
+		p := s.prev[a.Task]
+		for _, id := range slices.Concat([]string{p.Active}, p.Warmups, p.Standbys) {
+			if ws[id] != nil && !slices.Contains(a.Standbys, id) && !slices.Contains(replicas(a), id) {
+				had[id] = append(had[id], i)
 			}
 		}
 	}
+	stuck := make(map[string]bool) // needy workers that found no donor since the last move
+	for {
+		if s.takeHeldState(out, ws, all, held, had) {
+			clear(stuck)
+			continue
+		}
+		y := leastLoadedNeedy(all, stuck)
+		if y == nil {
+			return
+		}
+		if s.takeOne(out, all, held, y) {
+			clear(stuck)
+		} else {
+			stuck[y.id] = true
+		}
+	}
+}
+
+// takeHeldState makes one move to a needy worker of a standby of a task whose state it still
+// holds (it was a replica there before), if there is such a move; needy workers in id order,
+// donors most loaded first.
+func (s *state) takeHeldState(out []TaskAssignment, ws map[string]*slot, all []*slot, held, had map[string][]int) bool {
+	for _, y := range all {
+		if !y.needy() {
+			continue
+		}
+		for _, i := range had[y.id] {
+			a := out[i]
+			if slices.Contains(a.Standbys, y.id) {
+				continue
+			}
+			var best *slot
+			for _, id := range a.Standbys {
+				d := ws[id]
+				if d == nil || d.count*y.capacity <= (y.count+1)*d.capacity || !s.canSwap(a, d, y) {
+					continue
+				}
+				if best == nil || d.count*best.capacity > best.count*d.capacity {
+					best = d
+				}
+			}
+			if best != nil {
+				s.move(out, held, slices.Index(held[best.id], i), best, y)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// leastLoadedNeedy returns the needy worker with the lowest standbys/capacity (ties by id) that
+// is not stuck, or nil.
+func leastLoadedNeedy(all []*slot, stuck map[string]bool) *slot {
+	var best *slot
+	for _, w := range all {
+		if !w.needy() || stuck[w.id] {
+			continue
+		}
+		if best == nil || w.count*best.capacity < best.count*w.capacity {
+			best = w
+		}
+	}
+	return best
+}
+
+// takeOne moves one standby to y from the best donor (see rebalanceStandbys) and reports
+// whether there was one.
+func (s *state) takeOne(out []TaskAssignment, all []*slot, held map[string][]int, y *slot) bool {
+	var donors []*slot
+	for _, d := range all {
+		if d != y && d.count*y.capacity > (y.count+1)*d.capacity {
+			donors = append(donors, d)
+		}
+	}
+	slices.SortFunc(donors, func(a, b *slot) int {
+		if c := cmp.Compare(b.count*a.capacity, a.count*b.capacity); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	var fallback *slot
+	fk := -1
+	for _, d := range donors {
+		k := s.pickStandby(out, held[d.id], d, y)
+		if k < 0 {
+			continue
+		}
+		if d.count >= d.lo { // still not needy after giving one
+			s.move(out, held, k, d, y)
+			return true
+		}
+		if fallback == nil {
+			fallback, fk = d, k
+		}
+	}
+	if fallback == nil {
+		return false
+	}
+	s.move(out, held, fk, fallback, y)
+	return true
+}
+
+// pickStandby returns the position in idx (d's standbys, as indices into out) of a standby that
+// canSwap allows to move from d to y, preferring one of a task whose state y already holds; -1
+// if there is none.
+func (s *state) pickStandby(out []TaskAssignment, idx []int, d, y *slot) int {
+	k := -1
+	for n, i := range idx {
+		if !s.canSwap(out[i], d, y) {
+			continue
+		}
+		p := s.prev[out[i].Task]
+		if p.Active == y.id || slices.Contains(p.Warmups, y.id) || slices.Contains(p.Standbys, y.id) {
+			return n
+		}
+		if k < 0 {
+			k = n
+		}
+	}
+	return k
+}
+
+// move hands the standby at position k of d's standbys to y.
+func (s *state) move(out []TaskAssignment, held map[string][]int, k int, d, y *slot) {
+	i := held[d.id][k]
+	j := slices.Index(out[i].Standbys, d.id)
+	out[i].Standbys[j] = y.id
+	held[d.id] = slices.Delete(held[d.id], k, k+1)
+	held[y.id] = append(held[y.id], i)
+	d.count--
+	y.count++
 }
 
 // canSwap reports whether a's standby on from may move to to: to holds no replica of a, and the
@@ -144,6 +276,9 @@ func replicas(a TaskAssignment) []string {
 	}
 	return r
 }
+
+// needy reports whether w holds fewer than ⌊its standby share⌋ − 1 standbys.
+func (w *slot) needy() bool { return w.count+1 < w.lo }
 
 // slot is one eligible worker's standby load.
 type slot struct {
