@@ -29,6 +29,17 @@ func (m memTable) Scan(prefix []byte, fn func(k, v []byte) error) error {
 	return nil
 }
 
+// streamEntries counts the remembered identities and watermarks whose key mentions s.
+func (m memTable) streamEntries(s string) int {
+	n := 0
+	for k := range m {
+		if strings.Contains(k, s) {
+			n++
+		}
+	}
+	return n
+}
+
 // entries counts the remembered identities ('e' keys, see dedup_identity.go).
 func (m memTable) entries() int {
 	n := 0
@@ -45,7 +56,12 @@ const minute = int64(60_000)
 // closeOf is the close of the 1-minute window of key k starting at start ms, as task
 // app/g/0 (changelog app-g-changelog/0) emits it, consumed from closes/part at offset off.
 func closeOf(k string, start int64, part int32, off int64) agents.Record {
-	id := tables.CloseIdentity("app-g-changelog/0", "counts", []byte(k), start)
+	return closeFrom("app-g-changelog/0", k, start, part, off)
+}
+
+// closeFrom is closeOf from the task whose changelog partition is changelog.
+func closeFrom(changelog, k string, start int64, part int32, off int64) agents.Record {
+	id := tables.CloseIdentity(changelog, "counts", []byte(k), start)
 	h := append(agents.IdentityHeaders("app/g/0", id, 0), agents.WindowHeaders(start, start+minute)...)
 	return agents.Record{Topic: "closes", Partition: part, Offset: off, Key: []byte(k), Headers: h,
 		Timestamp: time.UnixMilli(start)}
@@ -161,5 +177,38 @@ func TestDedupSeenDoesNotAllocateForOffsetRecordsWithIdentitiesTracked(t *testin
 	seen(t, d, &recs[0])
 	if a := testing.AllocsPerRun(100, func() { seen(t, d, &recs[1]) }); a != 0 {
 		t.Fatalf("Seen allocates %v times per record", a)
+	}
+}
+
+// A stream that stopped (nothing consumed from it while the partition's newest identity
+// time advanced by more than max(2 × horizon, 24 h)) is dropped whole; a stream that
+// lags behind the others but still delivers is kept.
+func TestDedupDropsStoppedStreams(t *testing.T) {
+	tb := memTable{}
+	d := agents.NewDedup(nil)
+	d.TrackIdentities(tb, time.Hour)
+	t0 := int64(1_700_000_000_000)
+	hour := 60 * minute
+	consumeAll(t, d, closeFrom("gone-changelog/0", "a", t0, 0, 0), closeFrom("gone-changelog/0", "b", t0, 0, 1))
+	if tb.streamEntries("gone-changelog") != 3 { // two identities and the watermark
+		t.Fatalf("stopped stream: %d keys before the sweep, want 3", tb.streamEntries("gone-changelog"))
+	}
+	off := int64(2)
+	for h := int64(0); h <= 72; h++ { // 3 days of hourly closes from a live producer, and a lagging one
+		if got := consumeAll(t, d, closeFrom("live-changelog/0", "a", t0+h*hour, 0, off),
+			closeFrom("late-changelog/0", "a", t0-72*hour+h*hour, 0, off+1)); len(got) != 2 {
+			t.Fatalf("hour %d: kept %v", h, got)
+		}
+		off += 2
+	}
+	if n := tb.streamEntries("gone-changelog"); n != 0 {
+		t.Fatalf("stopped stream: %d keys left", n)
+	}
+	if tb.streamEntries("live-changelog") == 0 || tb.streamEntries("late-changelog") == 0 {
+		t.Fatal("a live stream was dropped")
+	}
+	// The lagging stream still drops its replays.
+	if got := consumeAll(t, d, closeFrom("late-changelog/0", "a", t0, 0, 999)); len(got) != 0 {
+		t.Fatalf("replay of the lagging stream kept: %v", got)
 	}
 }
