@@ -94,45 +94,8 @@ agent "count" {
   }
 }
 `, producerApp, input, closes)
-	consumerSrc := fmt.Sprintf(`
-app %q {
-  partitions = 1
-}
-
-topic "closes" {
-  name  = %q
-  key   = string
-  value = json
-}
-
-topic "close_counts" {
-  name  = %q
-  key   = string
-  value = json
-}
-
-table "closes_seen" {
-  value   = number
-  default = 0
-}
-
-agent "count_closes" {
-  from = topic.closes
-  aggregate "count" {
-    into = table.closes_seen
-  }
-  emit {
-    to = topic.close_counts
-  }
-}
-`, consumerApp, closes, counts)
-	apply := func(addr, src string) {
-		t.Helper()
-		if _, err := ctlClient(t, addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
-			Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
-			t.Fatal(err)
-		}
-	}
+	consumerSrc := countingConsumerSrc(consumerApp, closes, counts)
+	apply := func(addr, src string) { applySource(t, ctx, addr, src) }
 	bin := workerBinary(t)
 	logs := t.TempDir()
 
@@ -168,52 +131,23 @@ agent "count_closes" {
 		[]string{"WEIR_FAILPOINTS=commit.before-append=kill@1"})
 	select {
 	case <-w1.done:
-	case <-ctx.Done():
-		t.Fatal("the producer's worker did not reach its failpoint")
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the producer's worker did not reach its failpoint within 90s; log %s", w1.logPath)
 	}
 	if fired := w1.firedPoints(); !slices.Contains(fired, "commit.before-append") {
 		t.Fatalf("the producer's worker exited without firing its failpoint (fired %v); log %s", fired, w1.logPath)
 	}
 
 	// Every original close is in the topic (flushed before the crash) and counted.
-	identities := map[string]int{}
+	var identities map[string]int
 	closesRead := 0
-	readCloses := func(want int) {
-		t.Helper()
-		rctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		clear(identities)
-		closesRead = 0
-		readUntil(t, rctx, closes, 1, func(r topics.Record) bool {
-			for _, h := range r.Headers {
-				if h.Key == agents.HeaderIdentity {
-					identities[string(h.Value)]++
-					closesRead++
-				}
-			}
-			return closesRead >= want
-		})
-	}
+	readCloses := func(want int) { identities, closesRead = readIdentities(t, ctx, closes, want) }
 	readCloses(len(keys) * windows)
 	t.Logf("the crashed producer flushed %d closes", closesRead)
-	latest := map[string][]int{} // per key, every count the consumer emitted
-	readCounts := func(done func() bool) {
-		t.Helper()
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		clear(latest)
-		readUntil(t, rctx, counts, 1, func(r topics.Record) bool {
-			var v float64
-			if err := json.Unmarshal(r.Value, &v); err != nil {
-				t.Fatalf("%s: value %q is not a number", counts, r.Value)
-			}
-			k := recordKey(r.Key)
-			latest[k] = append(latest[k], int(v))
-			return done()
-		})
-	}
-	allAt := func(want int) func() bool {
-		return func() bool {
+	var latest map[string][]int // per key, every count the consumer emitted
+	countsUntil := func(done func(map[string][]int) bool) { latest = readCounts(t, ctx, counts, done) }
+	allAt := func(want int) func(map[string][]int) bool {
+		return func(latest map[string][]int) bool {
 			for _, k := range keys {
 				if c := latest[k]; len(c) == 0 || c[len(c)-1] < want {
 					return false
@@ -222,7 +156,7 @@ agent "count_closes" {
 			return true
 		}
 	}
-	readCounts(allAt(windows))
+	countsUntil(allAt(windows))
 
 	// The consumer has committed what it counted (every 100 ms); kill its worker and move
 	// its task to a worker with an empty data dir.
@@ -246,7 +180,7 @@ agent "count_closes" {
 
 	// A sentinel after the replays: once it is counted, the consumer has read them all.
 	send(t, ctx, p, topics.Record{Topic: closes, Partition: 0, PinPartition: true, Key: []byte("sentinel"), Value: []byte("1")})
-	readCounts(func() bool { return len(latest["sentinel"]) > 0 })
+	countsUntil(func(latest map[string][]int) bool { return len(latest["sentinel"]) > 0 })
 	for _, k := range keys {
 		c := latest[k]
 		if last, top := c[len(c)-1], slices.Max(c); last != windows || top != windows {
@@ -259,4 +193,227 @@ agent "count_closes" {
 	if t.Failed() {
 		t.Logf("logs in %s: %s", logs, strings.Join([]string{"w1-crash.log", "w1-restart.log", "w2.log", "w3.log"}, ", "))
 	}
+}
+
+// TestTimerDedupAfterProducerCrash: the firings of a one_worker timer, replayed after its
+// worker crashed between flushing them and committing, are counted once by an agent of
+// another app (another cluster) that consumes them.
+//
+//  1. The producer's worker runs the timer (every second) for a few seconds and commits
+//     its firings; it is killed (-9) and stays down for a few seconds (missed times).
+//  2. It restarts with failpoint commit.before-append=kill@1 and a 3 s commit interval:
+//     it fires the missed times at once (catch-up) and the next ones, processes an input
+//     record, and at its first commit flushes all of it and kills itself before the append.
+//  3. It restarts again and, resuming after its last committed firing, fires those
+//     times again (same identities); it is killed after a few more seconds.
+//  4. A sentinel record after everything shows the consumer has read it all: the consumer
+//     counted each distinct firing once, though the topic holds some twice.
+func TestTimerDedupAfterProducerCrash(t *testing.T) {
+	ctx := harness.Context(t, 4*time.Minute)
+	n := harness.Name(t, "td")
+	id := n[len(n)-8:]
+	prefix := "t" + id + "."
+	input, sink, ticks, counts := prefix+"input", prefix+"sink", prefix+"ticks", prefix+"tick_counts"
+	producerApp, consumerApp := "tdp_"+id, "tdc_"+id
+	for _, a := range []string{producerApp, consumerApp} {
+		ex := &example{App: a, Prefix: prefix}
+		t.Cleanup(func() { ex.cleanup(t) })
+	}
+	producerSrc := fmt.Sprintf(`
+app %q {
+  partitions = 1
+}
+
+topic "input" {
+  name = %q
+}
+
+topic "sink" {
+  name = %q
+}
+
+topic "ticks" {
+  name  = %q
+  key   = string
+  value = json
+}
+
+agent "copy" {
+  from = topic.input
+  emit {
+    to = topic.sink
+  }
+}
+
+timer "tick" {
+  every = "1s"
+  emit {
+    to    = topic.ticks
+    key   = "tick"
+    value = { at = timestamp }
+  }
+}
+`, producerApp, input, sink, ticks)
+	bin := workerBinary(t)
+	logs := t.TempDir()
+
+	consumerEnv := newCtlEnv(t)
+	applySource(t, ctx, consumerEnv.start(t, "c1").Addr, countingConsumerSrc(consumerApp, ticks, counts))
+	startWorkerProc(t, bin, consumerEnv, "w2", t.TempDir(), filepath.Join(logs, "w2.log"))
+	consumerEnv.waitAssigned(t, ctx, consumerApp, 1)
+
+	producerEnv := newCtlEnv(t)
+	applySource(t, ctx, producerEnv.start(t, "c1").Addr, producerSrc)
+	dir := t.TempDir()
+	w1 := startWorkerProc(t, bin, producerEnv, "w1", dir, filepath.Join(logs, "w1-first.log"))
+	producerEnv.waitAssigned(t, ctx, producerApp, 1)
+	time.Sleep(4 * time.Second)
+	w1.kill()
+	readIdentities(t, ctx, ticks, 1) // the first run fired
+
+	p := newProducer(t)
+	send(t, ctx, p, topics.Record{Topic: input, Partition: 0, PinPartition: true, Value: []byte(`"x"`)})
+	time.Sleep(3 * time.Second)
+	w1 = startWorkerProcEnv(t, bin, producerEnv, "w1", dir, filepath.Join(logs, "w1-crash.log"),
+		[]string{"WEIR_FAILPOINTS=commit.before-append=kill@1"}, "--commit-interval", "3s")
+	select {
+	case <-w1.done:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the producer's worker did not reach its failpoint within 90s; log %s", w1.logPath)
+	}
+	if fired := w1.firedPoints(); !slices.Contains(fired, "commit.before-append") {
+		t.Fatalf("the producer's worker exited without firing its failpoint (fired %v); log %s", fired, w1.logPath)
+	}
+
+	// Restarted, it takes its task back once the old lease expired, and fires again the
+	// times the crashed run flushed: wait for the first repeated identity.
+	w1 = startWorkerProc(t, bin, producerEnv, "w1", dir, filepath.Join(logs, "w1-restart.log"))
+	rctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	seen := map[string]bool{}
+	readUntil(t, rctx, ticks, 1, func(r topics.Record) bool {
+		for _, h := range r.Headers {
+			if h.Key == agents.HeaderIdentity {
+				if seen[string(h.Value)] {
+					return true
+				}
+				seen[string(h.Value)] = true
+			}
+		}
+		return false
+	})
+	cancel()
+	time.Sleep(2 * time.Second)
+	w1.kill()
+
+	send(t, ctx, p, topics.Record{Topic: ticks, Partition: 0, PinPartition: true, Key: []byte("sentinel"), Value: []byte("1")})
+	ids, total := map[string]int{}, 0
+	readUntil(t, ctx, ticks, 1, func(r topics.Record) bool {
+		if string(r.Key) == "sentinel" {
+			return true
+		}
+		for _, h := range r.Headers {
+			if h.Key == agents.HeaderIdentity {
+				ids[string(h.Value)]++
+				total++
+			}
+		}
+		return false
+	})
+	if total == len(ids) {
+		t.Fatalf("no firing was replayed: %d firings, all distinct", total)
+	}
+	t.Logf("%d firings in the topic, %d distinct", total, len(ids))
+	latest := readCounts(t, ctx, counts, func(latest map[string][]int) bool { return len(latest["sentinel"]) > 0 })
+	c := latest["tick"]
+	if len(c) == 0 {
+		t.Fatal("the consumer counted no firing")
+	}
+	if last, top := c[len(c)-1], slices.Max(c); last != len(ids) || top != len(ids) {
+		t.Errorf("the consumer counted %d firings (at most %d), want the %d distinct ones; logs in %s", last, top, len(ids), logs)
+	}
+}
+
+// countingConsumerSrc is an app that counts the records of topic in per key into a table
+// and emits each new count to topic out.
+func countingConsumerSrc(app, in, out string) string {
+	return fmt.Sprintf(`
+app %q {
+  partitions = 1
+}
+
+topic "in" {
+  name  = %q
+  key   = string
+  value = json
+}
+
+topic "counts" {
+  name  = %q
+  key   = string
+  value = json
+}
+
+table "seen" {
+  value   = number
+  default = 0
+}
+
+agent "count" {
+  from = topic.in
+  aggregate "count" {
+    into = table.seen
+  }
+  emit {
+    to = topic.counts
+  }
+}
+`, app, in, out)
+}
+
+// applySource applies a one-file app through the controller at addr.
+func applySource(t *testing.T, ctx context.Context, addr, src string) {
+	t.Helper()
+	if _, err := ctlClient(t, addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
+		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readIdentities reads topic (one partition) from the start until it has read want records
+// with a content identity (weir-identity), and returns how often each identity appeared
+// and the number of such records read.
+func readIdentities(t *testing.T, ctx context.Context, topic string, want int) (map[string]int, int) {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	ids, n := map[string]int{}, 0
+	readUntil(t, rctx, topic, 1, func(r topics.Record) bool {
+		for _, h := range r.Headers {
+			if h.Key == agents.HeaderIdentity {
+				ids[string(h.Value)]++
+				n++
+			}
+		}
+		return n >= want
+	})
+	return ids, n
+}
+
+// readCounts reads a counting consumer's output topic (one partition) from the start until
+// done, and returns every count it emitted, per key.
+func readCounts(t *testing.T, ctx context.Context, topic string, done func(map[string][]int) bool) map[string][]int {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	latest := map[string][]int{}
+	readUntil(t, rctx, topic, 1, func(r topics.Record) bool {
+		var v float64
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatalf("%s: value %q is not a number", topic, r.Value)
+		}
+		k := recordKey(r.Key)
+		latest[k] = append(latest[k], int(v))
+		return done(latest)
+	})
+	return latest
 }
