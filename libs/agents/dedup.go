@@ -18,15 +18,17 @@ import (
 // (Changed → tables.Task.Commit; NewDedup(task.Dedup()) at start), so they are exactly as
 // old as the state they protect.
 //
-// Records without those headers (external producers) and records identified by content
-// (HeaderIdentity: window closes, timer firings) are never dropped. Dedup is not safe for
-// concurrent use (one task goroutine). A nil *Dedup drops nothing (guarantee
-// "at_least_once").
+// Records identified by content (HeaderIdentity: window closes, timer firings) are dropped
+// when the task tracks identities (TrackIdentities; see dedup_identity.go): exactly within
+// a horizon, from entries in a table of the task's own state. Records without those
+// headers (external producers) are never dropped. Dedup is not safe for concurrent use
+// (one task goroutine). A nil *Dedup drops nothing (guarantee "at_least_once").
 type Dedup struct {
 	marks   map[string]*dedupMark // by base key: "<in topic>/<in partition>|<task>|<source>"
 	changed []*dedupMark
 	buf     []byte
 	dropped int64
+	ids     *identities // content identities; nil: not tracked
 }
 
 type dedupMark struct {
@@ -56,12 +58,14 @@ func NewDedup(committed map[string]int64) *Dedup {
 }
 
 // Seen reports whether rec (consumed from rec.Topic/rec.Partition) is a replay of a record
-// already consumed; if not, it raises the high-water mark of its producer.
-func (d *Dedup) Seen(rec *Record) bool {
+// already consumed; if not, it raises the high-water mark of its producer (or remembers
+// its content identity). An error comes from the identities' table only (the task's
+// state failed): the task must stop.
+func (d *Dedup) Seen(rec *Record) (bool, error) {
 	if d == nil {
-		return false
+		return false, nil
 	}
-	var task, source, offset, seq []byte
+	var task, source, offset, seq, identity, windowEnd []byte
 	n := 0
 	for i := range rec.Headers {
 		h := &rec.Headers[i]
@@ -74,15 +78,22 @@ func (d *Dedup) Seen(rec *Record) bool {
 			offset, n = h.Value, n+1
 		case HeaderSeq:
 			seq, n = h.Value, n+1
+		case HeaderIdentity:
+			identity = h.Value
+		case HeaderWindowEnd:
+			windowEnd = h.Value
 		}
 	}
 	if n != 4 || task == nil || source == nil || offset == nil || seq == nil {
-		return false // not emitted by Weir for an input offset (or headers repeated): keep it
+		if n == 2 && identity != nil && task != nil && seq != nil {
+			return d.seenIdentity(rec, task, identity, seq, windowEnd)
+		}
+		return false, nil // not emitted by Weir (or headers repeated): keep it
 	}
 	off, ok1 := parseDecimal(offset)
 	sq, ok2 := parseDecimal(seq)
 	if !ok1 || !ok2 {
-		return false
+		return false, nil
 	}
 	b := append(d.buf[:0], rec.Topic...)
 	b = append(b, '/')
@@ -98,14 +109,14 @@ func (d *Dedup) Seen(rec *Record) bool {
 		d.marks[m.key] = m
 	} else if off < m.offset || (off == m.offset && sq <= m.seq) {
 		d.dropped++
-		return true
+		return true, nil
 	}
 	m.offset, m.seq = off, sq
 	if !m.dirty {
 		m.dirty = true
 		d.changed = append(d.changed, m)
 	}
-	return false
+	return false, nil
 }
 
 // Changed returns the marks raised since the last call, in the form tables.Task.Commit

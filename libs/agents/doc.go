@@ -26,7 +26,8 @@
 // record whose (task, source, offset, seq) is at or below what it has consumed (Dedup).
 // Emissions without an input offset, window closes and timer firings, carry HeaderTask,
 // HeaderIdentity (their content identity: ClosedWindow.Identity, TimerIdentity) and
-// HeaderSeq instead; Dedup does not drop those yet. Window closes and
+// HeaderSeq instead; Dedup drops their replays by identity, within a horizon, when the task
+// tracks identities (Dedup.TrackIdentities). Window closes and
 // records emitted after a windowed aggregate carry HeaderWindowStart and HeaderWindowEnd.
 // Dead letters carry HeaderError, HeaderSourceTopic, HeaderSourcePartition,
 // HeaderSourceOffset and HeaderAgent too.

@@ -15,6 +15,10 @@ const (
 const (
 	DefaultPartitions     = 1
 	DefaultCommitInterval = Duration(100 * 1e6) // 100ms
+	// DefaultDedupHorizon: how far back (in the identities' own time: window end, timer
+	// scheduled time) a consuming task remembers the window closes and timer firings it
+	// consumed (agents.DefaultDedupHorizon).
+	DefaultDedupHorizon = Duration(3600 * 1e9) // 1h
 )
 
 // App is a parsed and validated app definition. Its slices are sorted by name; the steps
@@ -25,6 +29,7 @@ type App struct {
 	Guarantee       string      `json:"guarantee"`
 	StandbyReplicas int         `json:"standby_replicas"`
 	CommitInterval  Duration    `json:"commit_interval"`
+	DedupHorizon    Duration    `json:"dedup_horizon"`
 	Partitions      int         `json:"partitions"`  // default partitions of the app's topics
 	Replication     int         `json:"replication"` // default replication; 0 is the broker's default
 	Variables       []*Variable `json:"variables,omitempty"`

@@ -113,7 +113,7 @@ type parser struct {
 }
 
 func (p *parser) decode(files []parsedFile) *App {
-	a := &App{opts: p.opts, Guarantee: GuaranteeExactState, CommitInterval: DefaultCommitInterval, Partitions: DefaultPartitions}
+	a := &App{opts: p.opts, Guarantee: GuaranteeExactState, CommitInterval: DefaultCommitInterval, DedupHorizon: DefaultDedupHorizon, Partitions: DefaultPartitions}
 	byType := map[string][]block{}
 	p.ctx = &hcl.EvalContext{Functions: Functions()}
 	for _, f := range files {
@@ -189,6 +189,15 @@ func (p *parser) appBlock(a *App, blocks []block, files []parsedFile) {
 				d.add(errorAt(at.Expr.Range().Ptr(), "Invalid duration", "commit_interval must be positive, got %s.", dur))
 			} else {
 				a.CommitInterval = dur
+			}
+		}
+	}
+	if at := attrs["dedup_horizon"]; at != nil {
+		if dur, ok := d.duration(at); ok {
+			if dur <= 0 {
+				d.add(errorAt(at.Expr.Range().Ptr(), "Invalid duration", "dedup_horizon must be positive, got %s.", dur))
+			} else {
+				a.DedupHorizon = dur
 			}
 		}
 	}

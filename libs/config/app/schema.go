@@ -26,6 +26,7 @@ var appSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "guarantee"},
 	{Name: "standby_replicas"},
 	{Name: "commit_interval"},
+	{Name: "dedup_horizon"},
 	{Name: "partitions"},
 	{Name: "replication"},
 }}

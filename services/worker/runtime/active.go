@@ -99,9 +99,12 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 	defer func() { stopConsumer(); <-consumed }()
 
 	a := &active{rt: rt, r: r, log: log, plan: plan, version: version, group: g.Name, changelog: g.Changelog, task: task,
-		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(), dedup: newDedup(plan, task),
+		emit: newEmitter(ctx, rt.producer), consumer: consumer, positions: task.Positions(),
 		lastCommit: time.Now(), lastOffsets: time.Now(), lastVersion: time.Now(), obs: rt.obs.task(r.Task.App, taskLabel(r.Task))}
 	defer a.obs.done()
+	if a.dedup, err = newDedup(plan, task); err != nil {
+		return fmt.Errorf("task %s: %w", r.Task, err)
+	}
 	a.purge = newPurger(rt.admin, g.RepartitionTopics, rt.cfg.PurgeInterval)
 	defer a.purge.wait()
 	if a.positions == nil {
@@ -174,7 +177,11 @@ func (a *active) loop(ctx context.Context) error {
 				in := agents.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
 					Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Timestamp: rec.Time}
 				start := time.Now()
-				if !a.dedup.Seen(&in) { // a replay of a record already consumed only moves the position
+				dup, err := a.dedup.Seen(&in)
+				if err != nil {
+					return fmt.Errorf("task %s: %w", a.r.Task, err)
+				}
+				if !dup { // a replay of a record already consumed only moves the position
 					if err := a.exec.Process(ctx, in); err != nil {
 						return fmt.Errorf("task %s: %w", a.r.Task, err)
 					}
