@@ -326,7 +326,7 @@ func TestWorkerDeadLetter(t *testing.T) {
 
 	// The workers' /metrics count what happened, summed over both workers: the 6 records in
 	// (and more outputs than dead letters), the 2 dead letters and errors of count_views, and
-	// commits. Counters reach Prometheus as the records are processed, so poll briefly.
+	// commits (the task's and its changelog's). Counters reach Prometheus as the records are processed, so poll briefly.
 	app := `app="` + ex.App + `"`
 	want := map[string]float64{
 		`weir_task_records_in_total{` + app:                        6,
@@ -336,6 +336,9 @@ func TestWorkerDeadLetter(t *testing.T) {
 		`weir_task_records_out_total{` + app:                       3,
 		`weir_task_commit_seconds_count{` + app:                    1,
 		`weir_task_processing_seconds_count{` + app:                6,
+		// The changelog side of the commits (libs/tables metrics of the active tasks).
+		`weir_changelog_commits_total{` + app + `,role="active"`:        1,
+		`weir_changelog_commit_records_total{` + app + `,role="active"`: 2,
 	}
 	mctx, mcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer mcancel()

@@ -84,6 +84,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 			task.Close()
 		}
 	}()
+	rt.watchState(r.Task, r.Role, task.Metrics)
 	if r.Start != nil && task.EndOffset() < r.Start.ChangelogEnd {
 		return fmt.Errorf("task %s: changelog ends at %d, before the released end %d", r.Task, task.EndOffset(), r.Start.ChangelogEnd)
 	}

@@ -97,6 +97,7 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	stalls map[cluster.TaskKey]string  // why a task last stalled, until it makes progress
+	state  stateSources                // tables metrics of the replicas, for /metrics
 	parked map[cluster.TaskKey]*active // stopped actives awaiting Release
 	status map[cluster.TaskKey]TaskStatus
 }
@@ -144,6 +145,10 @@ func New(cfg Config) (*Runtime, error) {
 		ctx:      ctx,
 		stop:     stop,
 		stalls:   map[cluster.TaskKey]string{},
+		state:    stateSources{live: map[cluster.TaskKey]stateSource{}, retired: map[stateKey]tables.Metrics{}},
+	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(stateCollector{rt})
 	}
 	rt.wtimers = &workerTimers{rt: rt, apps: map[string]*appTimers{}}
 	return rt, nil
@@ -168,6 +173,7 @@ func (rt *Runtime) Close() error {
 // Run runs one replica until ctx ends or it fails.
 func (rt *Runtime) Run(ctx context.Context, r tasks.Replica) error {
 	defer rt.clearStatus(r.Task)
+	defer rt.forgetState(r.Task)
 	switch r.Role {
 	case cluster.RoleActive:
 		return rt.runActive(ctx, r)

@@ -29,6 +29,7 @@ func (rt *Runtime) runStandby(ctx context.Context, r tasks.Replica) error {
 	if err != nil {
 		return fmt.Errorf("opening standby of %s: %w", r.Task, err)
 	}
+	rt.watchState(r.Task, r.Role, s.Metrics)
 	sctx, stop := context.WithCancel(ctx)
 	var runErr error
 	done := make(chan struct{}) // closed when Run has returned (runErr set): waited on by the loop and the defer alike
