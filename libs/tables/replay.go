@@ -27,6 +27,11 @@ type replayer struct {
 	scratch []byte
 	// repairs collects the changelog keys of skipped batches (nil: not collected).
 	repairs map[string]struct{}
+	// appliedUntil is the local state's Next when a recovery re-reads from RepairFrom: the
+	// batches before it are already in the Store (applied or skipped when they were first
+	// read, with the state of that time), so the re-read only collects their keys for repair
+	// and applies nothing — re-applying them over the newer state would roll keys back.
+	appliedUntil int64
 
 	appliedRecords, skippedRecords, skippedBatches int64
 }
@@ -55,6 +60,14 @@ func (r *replayer) skipReason(b *logBatch) string {
 }
 
 func (r *replayer) apply(b *logBatch) error {
+	if b.Last < r.appliedUntil {
+		if r.repairs != nil { // repairing a key that needed none only re-appends its value
+			for _, c := range b.Changes {
+				r.repairs[string(c.key)] = struct{}{}
+			}
+		}
+		return nil
+	}
 	if reason := r.skipReason(b); reason != "" {
 		r.skip(b, reason)
 		return nil

@@ -222,6 +222,9 @@ func (t *Task) localState() (PartitionState, error) {
 // restore applies the changelog from `from` to `to` and logs progress.
 func (t *Task) restore(ctx context.Context, st PartitionState, from, to int64) (*replayer, error) {
 	rp := newReplayer(t.store, t.tp, st, true, t.log)
+	if from < st.Next {
+		rp.appliedUntil = st.Next // re-reading from RepairFrom: collect, do not re-apply
+	}
 	t.progress.begin(from, to)
 	t.log.Info("restoring changelog", "from", from, "to", to, "local_next", st.Next)
 	lastLog := time.Now()
