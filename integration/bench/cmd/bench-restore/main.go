@@ -23,7 +23,7 @@ func main() {
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the restore phase to this file")
 	lag := bench.StandbyLagConfig{}
 	// Half the stateful rate bench-agents measures on this machine (docs/benchmarks.md).
-	flag.IntVar(&lag.Rate, "standby-rate", 50_000, "table changes per second of the standby-lag load")
+	flag.IntVar(&lag.Rate, "standby-rate", 110_000, "table changes per second of the standby-lag load (half the stateful rate make bench-agents measures: ≈217k records/s on 2026-11-27)")
 	flag.DurationVar(&lag.Duration, "standby-duration", 20*time.Second, "how long the standby-lag load runs (0: skip)")
 	flag.Parse()
 	lag.Topic = cfg.Topic + "-standby"
