@@ -63,8 +63,6 @@ func (g *GlobalTable) decode(rec *topics.Record) ([]byte, []byte, bool, error) {
 type globals struct {
 	mu    sync.Mutex
 	byKey map[string]*GlobalTable
-	ctx   context.Context // the runtime's: followers stop on Close
-	stop  context.CancelFunc
 	wg    sync.WaitGroup
 }
 
@@ -116,7 +114,7 @@ func (rt *Runtime) global(plan *pipeline.Plan, table, topic string) (*GlobalTabl
 		g.plan.Store(plan)
 		return g, nil
 	}
-	if rt.globals.ctx.Err() != nil {
+	if rt.ctx.Err() != nil { // Close cancels rt.ctx, then waits for the followers started before
 		return nil, fmt.Errorf("global table %q of app %s: the runtime is closed", table, app)
 	}
 	g := &GlobalTable{App: app, Table: table, Topic: topic}
@@ -143,7 +141,7 @@ func (rt *Runtime) openGlobal(g *GlobalTable) (*tables.Global, error) {
 // follow runs g's follower until the runtime closes, restarting it (with backoff) when it
 // fails, e.g. on a Store error or a deleted source topic.
 func (rt *Runtime) follow(g *GlobalTable) {
-	ctx := rt.globals.ctx
+	ctx := rt.ctx
 	backoff := time.Second
 	for {
 		cur := g.cur.Load()
@@ -167,10 +165,10 @@ func (rt *Runtime) follow(g *GlobalTable) {
 	}
 }
 
-// close stops every follower and waits for them; no follower starts afterwards.
-func (gs *globals) close() {
+// wait waits for every follower to stop once the runtime's context is cancelled. Taking mu
+// first orders it after any global() call that saw the context alive and started one.
+func (gs *globals) wait() {
 	gs.mu.Lock()
-	gs.stop()
 	gs.mu.Unlock()
 	gs.wg.Wait()
 }

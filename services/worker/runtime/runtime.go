@@ -91,7 +91,7 @@ type Runtime struct {
 	apps     *appCache
 	obs      *metrics
 	wtimers  *workerTimers
-	ctx      context.Context // ends with Close: owns the every_worker timers
+	ctx      context.Context // ends with Close: owns the every_worker timers and the global followers
 	stop     context.CancelFunc
 	globals  globals
 
@@ -130,9 +130,8 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("creating the worker runtime: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	gctx, gstop := context.WithCancel(context.Background())
 	rt := &Runtime{
-		globals:  globals{ctx: gctx, stop: gstop, byKey: map[string]*GlobalTable{}},
+		globals:  globals{byKey: map[string]*GlobalTable{}},
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "runtime"),
 		producer: p,
@@ -159,7 +158,7 @@ func New(cfg Config) (*Runtime, error) {
 func (rt *Runtime) Close() error {
 	rt.stop()
 	rt.wtimers.wg.Wait()
-	rt.globals.close()
+	rt.globals.wait()
 	rt.mu.Lock()
 	parked := rt.parked
 	rt.parked = map[cluster.TaskKey]*active{}
