@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
-	weirv1 "github.com/weirhq/weir/gen/weir/v1"
 	"github.com/weirhq/weir/integration/harness"
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/topics"
@@ -368,15 +365,6 @@ agent "count" {
   }
 }
 `, app, in, out)
-}
-
-// applySource applies a one-file app through the controller at addr.
-func applySource(t *testing.T, ctx context.Context, addr, src string) {
-	t.Helper()
-	if _, err := ctlClient(t, addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
-		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // readIdentities reads topic (one partition) from the start until it has read want records

@@ -251,3 +251,12 @@ func waitReady(t *testing.T, addr string, within time.Duration) {
 	}
 	t.Fatalf("%s not ready within %s", addr, within)
 }
+
+// applySource applies a one-file app through the controller at addr.
+func applySource(t *testing.T, ctx context.Context, addr, src string) {
+	t.Helper()
+	if _, err := ctlClient(t, addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
+		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -268,10 +268,7 @@ agent "c_received" {
 
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
-	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
-		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
-		t.Fatal(err)
-	}
+	applySource(t, ctx, ctl.Addr, src)
 
 	logDir := t.TempDir()
 	var mu sync.Mutex

@@ -62,10 +62,7 @@ agent "parse" {
 	t.Cleanup(func() { ex.cleanup(t) })
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
-	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
-		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
-		t.Fatal(err)
-	}
+	applySource(t, ctx, ctl.Addr, src)
 	w := startWorkerProc(t, workerBinary(t), env, "w1", t.TempDir(), filepath.Join(t.TempDir(), "w1.log"), "--stall-timeout", "2s")
 	env.waitAssigned(t, ctx, appName, 1)
 	p := newProducer(t)

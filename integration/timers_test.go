@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
-	weirv1 "github.com/weirhq/weir/gen/weir/v1"
 	"github.com/weirhq/weir/integration/harness"
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/cluster"
@@ -103,10 +100,7 @@ timer "local" {
 	bin := workerBinary(t)
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
-	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
-		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
-		t.Fatal(err)
-	}
+	applySource(t, ctx, ctl.Addr, src)
 	logDir := t.TempDir()
 	procs := map[string]*workerProc{}
 	spawn := func(wid string) {

@@ -94,10 +94,7 @@ agent "count_views" {
 	bin := workerBinary(t)
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
-	if _, err := ctlClient(t, ctl.Addr).Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{
-		Source: &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: src}}}, Author: "test"})); err != nil {
-		t.Fatal(err)
-	}
+	applySource(t, ctx, ctl.Addr, src)
 	logDir := t.TempDir()
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -25,16 +25,7 @@ import (
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/service/servicetest"
 	"github.com/weirhq/weir/libs/topics"
-	workercli "github.com/weirhq/weir/services/worker/cli"
 )
-
-// startWorker runs a worker in-process in the test's environment.
-func (e *ctlEnv) startWorker(t *testing.T, id string) *servicetest.Process {
-	t.Helper()
-	return servicetest.Start(t, workercli.RunContext, "serve", "--listen", "127.0.0.1:0", "--instance-id", id, "--drain-timeout", "5s",
-		"--etcd-prefix", e.prefix, "--etcd-endpoints", strings.Join(e.endpoints, ","),
-		"--kafka-brokers", strings.Join(e.brokers, ","), "--data-dir", t.TempDir(), "--lease-ttl", "3s")
-}
 
 var (
 	workerBuild    sync.Once

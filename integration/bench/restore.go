@@ -35,26 +35,14 @@ type RestoreConfig struct {
 // restores it into an empty store with the default configuration and prints restore_rps and
 // rss_mb (the peak RSS of the restore: VmHWM, reset after the fill).
 func RunRestore(ctx context.Context, cfg RestoreConfig, out io.Writer) error {
-	const maxBatch = 4 << 20
-	admin, err := topics.NewAdmin(cfg.Client)
+	k, closeKafka, err := changelogKafka(ctx, cfg.Client, cfg.Topic, cfg.Logger)
 	if err != nil {
 		return err
 	}
-	spec := topics.TopicSpec{Name: cfg.Topic, Partitions: 1, Cleanup: topics.CleanupCompact, MaxMessageBytes: maxBatch,
-		Configs: map[string]string{"message.timestamp.type": "LogAppendTime"}}
-	if _, err := admin.EnsureTopics(ctx, spec); err != nil {
-		return err
-	}
-	defer admin.DeleteTopics(context.Background(), cfg.Topic)
-	prod, err := topics.NewProducer(topics.ProducerConfig{ClientConfig: cfg.Client})
-	if err != nil {
-		return err
-	}
-	defer prod.Close()
-	k := tables.Kafka{Producer: prod, Admin: admin, Consumer: topics.ConsumerConfig{ClientConfig: cfg.Client, Logger: cfg.Logger}}
+	defer closeKafka()
 
 	fillStart := time.Now()
-	if err := fill(ctx, cfg, k, maxBatch); err != nil {
+	if err := fill(ctx, cfg, k); err != nil {
 		return fmt.Errorf("filling the changelog: %w", err)
 	}
 	fmt.Fprintf(out, "fill_rps=%.0f records/s\n", float64(cfg.Keys)/time.Since(fillStart).Seconds())
@@ -103,7 +91,7 @@ func RunRestore(ctx context.Context, cfg RestoreConfig, out io.Writer) error {
 	return nil
 }
 
-func fill(ctx context.Context, cfg RestoreConfig, k tables.Kafka, maxBatch int) error {
+func fill(ctx context.Context, cfg RestoreConfig, k tables.Kafka) error {
 	store, err := tables.Open(cfg.Dir+"/fill", tables.Options{Logger: cfg.Logger})
 	if err != nil {
 		return err
@@ -154,4 +142,31 @@ func peakRSS() (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("reading peak RSS: no VmHWM in /proc/self/status")
+}
+
+// maxBatch is the benchmark changelogs' max.message.bytes and the tasks' MaxBatchBytes.
+const maxBatch = 4 << 20
+
+// changelogKafka creates the benchmark's one-partition changelog topic and returns the
+// tables' Kafka clients for it; closeKafka closes them and deletes the topic.
+func changelogKafka(ctx context.Context, client topics.ClientConfig, topic string, logger *slog.Logger) (k tables.Kafka, closeKafka func(), err error) {
+	admin, err := topics.NewAdmin(client)
+	if err != nil {
+		return tables.Kafka{}, nil, err
+	}
+	spec := topics.TopicSpec{Name: topic, Partitions: 1, Cleanup: topics.CleanupCompact, MaxMessageBytes: maxBatch,
+		Configs: map[string]string{"message.timestamp.type": "LogAppendTime"}}
+	if _, err := admin.EnsureTopics(ctx, spec); err != nil {
+		return tables.Kafka{}, nil, err
+	}
+	prod, err := topics.NewProducer(topics.ProducerConfig{ClientConfig: client})
+	if err != nil {
+		admin.DeleteTopics(context.Background(), topic)
+		return tables.Kafka{}, nil, err
+	}
+	closeKafka = func() {
+		prod.Close()
+		admin.DeleteTopics(context.Background(), topic)
+	}
+	return tables.Kafka{Producer: prod, Admin: admin, Consumer: topics.ConsumerConfig{ClientConfig: client, Logger: logger}}, closeKafka, nil
 }

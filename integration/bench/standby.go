@@ -31,23 +31,11 @@ type StandbyLagConfig struct {
 // lag of one commit is the time from its append returning at the active until the standby
 // has applied it; it prints standby_lag_p99_ms (and p50, max and the load achieved).
 func RunStandbyLag(ctx context.Context, cfg StandbyLagConfig, out io.Writer) error {
-	const maxBatch = 4 << 20
-	admin, err := topics.NewAdmin(cfg.Client)
+	k, closeKafka, err := changelogKafka(ctx, cfg.Client, cfg.Topic, cfg.Logger)
 	if err != nil {
 		return err
 	}
-	spec := topics.TopicSpec{Name: cfg.Topic, Partitions: 1, Cleanup: topics.CleanupCompact, MaxMessageBytes: maxBatch,
-		Configs: map[string]string{"message.timestamp.type": "LogAppendTime"}}
-	if _, err := admin.EnsureTopics(ctx, spec); err != nil {
-		return err
-	}
-	defer admin.DeleteTopics(context.Background(), cfg.Topic)
-	prod, err := topics.NewProducer(topics.ProducerConfig{ClientConfig: cfg.Client})
-	if err != nil {
-		return err
-	}
-	defer prod.Close()
-	k := tables.Kafka{Producer: prod, Admin: admin, Consumer: topics.ConsumerConfig{ClientConfig: cfg.Client, Logger: cfg.Logger}}
+	defer closeKafka()
 
 	activeStore, err := tables.Open(cfg.Dir+"/active", tables.Options{Logger: cfg.Logger})
 	if err != nil {
