@@ -13,6 +13,7 @@ type state struct {
 	elig    []Worker                  // eligible workers, sorted by id
 	tasks   []Task                    // sorted by id
 	prev    map[TaskID]TaskAssignment // previous assignment by task
+	budget  *budget                   // standby copies allowed by a join (nil: no cap)
 }
 
 func newState(in Input) *state {

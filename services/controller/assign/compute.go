@@ -20,6 +20,7 @@ func Compute(in Input) (Result, error) {
 		res.Moves = append(res.Moves, moves...)
 	}
 	s.placeStandbys(res.Assignment)
+	res.Deferred = s.budget != nil && s.budget.refused
 	return res, nil
 }
 

@@ -2,6 +2,9 @@ package assign
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -65,5 +68,60 @@ func TestMoveKindJSON(t *testing.T) {
 	var k MoveKind
 	if err := json.Unmarshal([]byte(`"teleport"`), &k); err == nil {
 		t.Error("unknown kind accepted")
+	}
+}
+
+// TestJoinBudgetDefersOlderDebt: a join that unblocks balance debt older than itself. w003
+// (zone z3, capacity 1) holds 52 standbys because zone spread kept them there while drains
+// hand tasks off into z1; w005 is below its share. w007 joins in z3: it takes w003's standbys
+// and some pending handoffs, which frees zones so that w005 could take standbys too. The join's
+// computation stays within N·(f+1) standby copies and defers the rest; the next computation
+// repays the older debt (standbys only) and the one after it moves nothing.
+func TestJoinBudgetDefersOlderDebt(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "join-unblocks-debt.input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in Input
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	var share float64
+	for _, sh := range FairShares(in.Workers, len(in.Tasks)) {
+		if sh.Worker == "w007" {
+			share = sh.Exact
+		}
+	}
+	res, err := Compute(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, in, res)
+	_, copies := joinMoves(in, res)
+	if bound := float64(in.Standbys) * (share + 1); float64(copies) > bound {
+		t.Errorf("join moves %d standbys, bound N·(f+1) = %.2f", copies, bound)
+	}
+	if !res.Deferred {
+		t.Fatal("Deferred is false: the budget held nothing back, so this input no longer tests it")
+	}
+
+	next := Input{Tasks: in.Tasks, Workers: in.Workers, Previous: res.Assignment, Standbys: in.Standbys}
+	again, err := Compute(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, next, again)
+	if again.Deferred || len(again.Moves) > 0 {
+		t.Errorf("follow-up: deferred %v, moves %v; want standby moves only", again.Deferred, again.Moves)
+	}
+	if _, repaid := joinMoves(next, again); repaid == 0 {
+		t.Error("follow-up moved no standby: the deferred debt was not repaid")
+	}
+	last, err := Compute(Input{Tasks: in.Tasks, Workers: in.Workers, Previous: again.Assignment, Standbys: in.Standbys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(last, again) {
+		t.Error("the computation after the follow-up still changes the assignment")
 	}
 }

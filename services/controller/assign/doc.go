@@ -30,8 +30,10 @@
 //     ⌈standby share⌉, then least loaded by capacity, then by id; finally, until nothing moves,
 //     a worker more than one below ⌊standby share⌋ takes standbys from workers that stay more
 //     loaded than it, where no zone spread is lost. The result is a fixpoint, and a join moves
-//     about N times the new worker's share of standbys and nothing else. Warm-ups are counted
-//     apart from the N standbys.
+//     about N times the new worker's share of standbys and nothing else; a computation with a
+//     new worker copies at most ⌊N·Σ(f_new + 1)⌋ standbys and leaves any balance move beyond
+//     that to the next computation (Result.Deferred). Warm-ups are counted apart from the N
+//     standbys.
 //
 // Everything iterates sorted slices (tasks by app, group, partition; workers by id), so the
 // output is deterministic. Cost is O((T·N + W) log W) plus O(T·N·Z) for Z zones, plus, per

@@ -20,7 +20,8 @@ import (
 //     ⌈share⌉, the lowest (standbys+1)/capacity, the smallest id.
 //  3. Rebalance until nothing moves: a worker more than one below ⌊share⌋ (a new one,
 //     typically) takes standbys from more loaded workers, only where that loses no zone spread
-//     (see rebalanceStandbys). So a join moves about N·share standbys and nothing else.
+//     (see rebalanceStandbys). So a join moves about N·share standbys and nothing else, and
+//     never more than the join budget allows (see joinBudget).
 //
 // Zones steer placements and rebalancing; a standby already in place is not moved for its zone
 // alone. Balance is therefore within one of the share except where zone spread or "never with
@@ -71,11 +72,100 @@ func (s *state) placeStandbys(out []TaskAssignment) {
 			zones.add(w)
 		}
 	}
+	s.budget = s.joinBudget(out)
 	s.rebalanceStandbys(out, ws)
 }
 
+// joinBudget caps the standby copies a computation with newly joined workers may make: new
+// workers are eligible workers that held no replica of any task before and now take an active
+// or warm-up (a worker that stays empty, its share being below one task, changes nothing for
+// the others and does not count). It returns nil when there is none (no cap). With new workers of active shares f_j, the cap is ⌊N·Σ(f_j + 1)⌋
+// copies, counted per task as min(standbys on workers that held none of its state, previous
+// standbys dropped): the bound a join promises (docs/assignment.md). Rebalancing fills the new
+// workers first, as they are the least loaded; a move the cap refuses is left to the next
+// computation (Result.Deferred). Only balance moves are capped, and within the cap only moves
+// to new workers copy state: balance debt older than the join (workers kept below their share
+// by zone spread, say) that the join unblocks is repaid by the next computation, which the
+// controller runs within about a second. Standbys placed because a replica is missing never
+// wait.
+func (s *state) joinBudget(out []TaskAssignment) *budget {
+	held := make(map[string]bool)
+	for _, a := range s.in.Previous {
+		for _, id := range slices.Concat([]string{a.Active}, a.Warmups, a.Standbys) {
+			held[id] = true
+		}
+	}
+	owns := make(map[string]bool)
+	for _, a := range out {
+		for _, id := range replicas(a) {
+			owns[id] = true
+		}
+	}
+	b := &budget{joined: make(map[string]bool)}
+	total, joined := 0, 0
+	for _, w := range s.elig {
+		total += w.Capacity
+		if !held[w.ID] && owns[w.ID] {
+			joined += w.Capacity
+			b.joined[w.ID] = true
+		}
+	}
+	if len(b.joined) == 0 || len(s.in.Previous) == 0 {
+		return nil
+	}
+	// N·Σ(T·c_j/C + 1) = N·(T·Σc_j + n·C)/C, floored.
+	b.limit = s.in.Standbys * (len(s.tasks)*joined + len(b.joined)*total) / total
+	for _, a := range out {
+		b.spent += s.copies(a)
+	}
+	return b
+}
+
+// budget is the cap joinBudget sets, and what the computation has spent of it.
+type budget struct {
+	limit, spent int
+	joined       map[string]bool // the new workers
+	refused      bool            // a balance move was refused for the cap
+}
+
+// copies counts a's standbys that copy state because of this computation: min(standbys on
+// workers that held no replica of the task before, previous standbys dropped).
+func (s *state) copies(a TaskAssignment) int {
+	p := s.prev[a.Task]
+	fresh, dropped := 0, 0
+	for _, id := range a.Standbys {
+		if id != p.Active && !slices.Contains(p.Warmups, id) && !slices.Contains(p.Standbys, id) {
+			fresh++
+		}
+	}
+	for _, id := range p.Standbys {
+		if !slices.Contains(a.Standbys, id) && !slices.Contains(replicas(a), id) {
+			dropped++
+		}
+	}
+	return min(fresh, dropped)
+}
+
+// affords reports whether moving a's standby from d to y stays within the join budget, and
+// notes a refusal.
+func (s *state) affords(a TaskAssignment, d, y *slot) bool {
+	if s.budget == nil {
+		return true
+	}
+	moved := a
+	moved.Standbys = slices.Clone(a.Standbys)
+	moved.Standbys[slices.Index(moved.Standbys, d.id)] = y.id
+	cost := s.copies(moved) - s.copies(a)
+	if cost <= 0 || s.budget.joined[y.id] && s.budget.spent+cost <= s.budget.limit {
+		return true
+	}
+	s.budget.refused = true
+	return false
+}
+
 // rebalanceStandbys is step 3 of placeStandbys. It moves one standby at a time until no move
-// is left, so its result is a fixpoint: computing again over the same membership moves nothing.
+// is left, so its result is a fixpoint: computing again over the same membership moves nothing
+// (unless the join budget refused a move: see joinBudget).
 //
 // A worker is needy when it holds fewer than ⌊its standby share⌋ − 1 standbys. A needy worker
 // takes a standby from a donor that stays more loaded than it: donor standbys/capacity >
@@ -152,7 +242,7 @@ func (s *state) takeHeldState(out []TaskAssignment, ws map[string]*slot, all []*
 			var best *slot
 			for _, id := range a.Standbys {
 				d := ws[id]
-				if d == nil || d.count*y.capacity <= (y.count+1)*d.capacity || !s.canSwap(a, d, y) {
+				if d == nil || d.count*y.capacity <= (y.count+1)*d.capacity || !s.canSwap(a, d, y) || !s.affords(a, d, y) {
 					continue
 				}
 				if best == nil || d.count*best.capacity > best.count*d.capacity {
@@ -226,7 +316,7 @@ func (s *state) takeOne(out []TaskAssignment, all []*slot, held map[string][]int
 func (s *state) pickStandby(out []TaskAssignment, idx []int, d, y *slot) int {
 	k := -1
 	for n, i := range idx {
-		if !s.canSwap(out[i], d, y) {
+		if !s.canSwap(out[i], d, y) || !s.affords(out[i], d, y) {
 			continue
 		}
 		p := s.prev[out[i].Task]
@@ -243,8 +333,14 @@ func (s *state) pickStandby(out []TaskAssignment, idx []int, d, y *slot) int {
 // move hands the standby at position k of d's standbys to y.
 func (s *state) move(out []TaskAssignment, held map[string][]int, k int, d, y *slot) {
 	i := held[d.id][k]
+	if s.budget != nil {
+		s.budget.spent -= s.copies(out[i])
+	}
 	j := slices.Index(out[i].Standbys, d.id)
 	out[i].Standbys[j] = y.id
+	if s.budget != nil {
+		s.budget.spent += s.copies(out[i])
+	}
 	held[d.id] = slices.Delete(held[d.id], k, k+1)
 	held[y.id] = append(held[y.id], i)
 	d.count--

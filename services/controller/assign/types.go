@@ -125,4 +125,7 @@ type Move struct {
 type Result struct {
 	Assignment []TaskAssignment `json:"assignment"`
 	Moves      []Move           `json:"moves,omitempty"`
+	// Deferred is set when a join's copy budget held back standby balance moves (see
+	// joinBudget): computing again from this result moves them, so it is not yet a fixpoint.
+	Deferred bool `json:"deferred,omitempty"`
 }
