@@ -47,7 +47,10 @@ type AgentsConfig struct {
 	CPUProfile string
 	// Only, when not empty, runs just these variants (raw, stateless, stateful), to profile
 	// one; the full comparison needs all three.
-	Only   []string
+	Only []string
+	// LogDir, when set, receives the controller's and the worker's full logs (controller.log,
+	// worker.log), e.g. to see where an app's startup time goes.
+	LogDir string
 	Logger *slog.Logger
 }
 
@@ -312,16 +315,37 @@ type stack struct {
 	etcd    *clientv3.Client
 }
 
+// logFile opens name in cfg.LogDir, or returns nil without a LogDir.
+func (s *stack) logFile(name string) (*os.File, error) {
+	if s.cfg.LogDir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(s.cfg.LogDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the log directory: %w", err)
+	}
+	f, err := os.Create(filepath.Join(s.cfg.LogDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", name, err)
+	}
+	return f, nil
+}
+
 // readyAddr reads a service's stderr until its ready line, then drains the rest (keeping a
-// tail for errors).
-func readyAddr(r io.Reader, tail *tailBuf) <-chan string {
+// tail for errors, and every line in full when log is not nil; log is closed at the end).
+func readyAddr(r io.Reader, tail *tailBuf, log *os.File) <-chan string {
 	ch := make(chan string, 1)
 	go func() {
+		if log != nil {
+			defer log.Close()
+		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		sent := false
 		for sc.Scan() {
 			tail.add(sc.Text())
+			if log != nil {
+				fmt.Fprintln(log, sc.Text())
+			}
 			if m := agentsReadyLine.FindStringSubmatch(sc.Text()); m != nil && !sent {
 				ch <- m[1]
 				sent = true
@@ -365,7 +389,11 @@ func startStack(ctx context.Context, cfg AgentsConfig) (*stack, error) {
 	s.stopCtl = cancel
 	pr, pw := io.Pipe()
 	ctlTail := &tailBuf{}
-	addrs := readyAddr(pr, ctlTail)
+	ctlLog, err := s.logFile("controller.log")
+	if err != nil {
+		return nil, err
+	}
+	addrs := readyAddr(pr, ctlTail, ctlLog)
 	go func() {
 		defer close(s.ctlDone)
 		ctlcli.RunContext(cctx, []string{"serve", "--listen", "127.0.0.1:0", "--instance-id", "bench-c1",
@@ -397,7 +425,12 @@ func startStack(ctx context.Context, cfg AgentsConfig) (*stack, error) {
 		return nil, err
 	}
 	wTail := &tailBuf{}
-	waddrs := readyAddr(wr, wTail)
+	wLog, err := s.logFile("worker.log")
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	waddrs := readyAddr(wr, wTail, wLog)
 	go func() { defer close(s.wDone); s.worker.Wait() }()
 	select {
 	case _, ok := <-waddrs:
@@ -544,6 +577,7 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 		return runResult{}, err
 	}
 	start := time.Now()
+	s.cfg.Logger.Info("applying", "app", app)
 	if _, err := s.ctl.Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{Source: src, Author: "bench-agents"})); err != nil {
 		return runResult{}, fmt.Errorf("apply: %w", err)
 	}
@@ -584,6 +618,7 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 				return runResult{}, err
 			}
 			producedFirst = produced
+			s.cfg.Logger.Info("first output", "app", app, "startup_s", first.Sub(start).Seconds())
 		}
 		if produced < expected {
 			continue
