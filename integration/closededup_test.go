@@ -127,12 +127,12 @@ agent "count" {
 	w1 := startWorkerProcEnv(t, bin, producerEnv, "w1", w1Dir, filepath.Join(logs, "w1-crash.log"),
 		[]string{"WEIR_FAILPOINTS=commit.before-append=kill@1"})
 	select {
-	case <-w1.done:
+	case <-w1.Done():
 	case <-time.After(90 * time.Second):
-		t.Fatalf("the producer's worker did not reach its failpoint within 90s; log %s", w1.logPath)
+		t.Fatalf("the producer's worker did not reach its failpoint within 90s; log %s", w1.LogPath)
 	}
 	if fired := w1.firedPoints(); !slices.Contains(fired, "commit.before-append") {
-		t.Fatalf("the producer's worker exited without firing its failpoint (fired %v); log %s", fired, w1.logPath)
+		t.Fatalf("the producer's worker exited without firing its failpoint (fired %v); log %s", fired, w1.LogPath)
 	}
 
 	// Every original close is in the topic (flushed before the crash) and counted.
@@ -274,12 +274,12 @@ timer "tick" {
 	w1 = startWorkerProcEnv(t, bin, producerEnv, "w1", dir, filepath.Join(logs, "w1-crash.log"),
 		[]string{"WEIR_FAILPOINTS=commit.before-append=kill@1"}, "--commit-interval", "3s")
 	select {
-	case <-w1.done:
+	case <-w1.Done():
 	case <-time.After(90 * time.Second):
-		t.Fatalf("the producer's worker did not reach its failpoint within 90s; log %s", w1.logPath)
+		t.Fatalf("the producer's worker did not reach its failpoint within 90s; log %s", w1.LogPath)
 	}
 	if fired := w1.firedPoints(); !slices.Contains(fired, "commit.before-append") {
-		t.Fatalf("the producer's worker exited without firing its failpoint (fired %v); log %s", fired, w1.logPath)
+		t.Fatalf("the producer's worker exited without firing its failpoint (fired %v); log %s", fired, w1.LogPath)
 	}
 
 	// Restarted, it takes its task back once the old lease expired, and fires again the

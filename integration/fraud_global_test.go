@@ -47,7 +47,7 @@ func waitGlobalLimits(t *testing.T, ctx context.Context, w *workerProc, app stri
 	for {
 		var wrong []string
 		for acct, lim := range want {
-			got, ok, err := globalLimit(t, wctx, w.addr, app, acct)
+			got, ok, err := globalLimit(t, wctx, w.Addr, app, acct)
 			switch {
 			case err != nil:
 				wrong = append(wrong, fmt.Sprintf("%s: %v", acct, err))
@@ -60,7 +60,7 @@ func waitGlobalLimits(t *testing.T, ctx context.Context, w *workerProc, app stri
 		}
 		select {
 		case <-wctx.Done():
-			t.Fatalf("worker %s: global table account_limits does not hold the limits: %v; log %s", w.id, wrong, w.logPath)
+			t.Fatalf("worker %s: global table account_limits does not hold the limits: %v; log %s", w.ID, wrong, w.LogPath)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -128,7 +128,7 @@ func TestFraudGlobalTableEveryWorker(t *testing.T) {
 		var pays []topics.Record
 		used := map[string]bool{}
 		for _, w := range workers {
-			acct := ownedAccount(t, as, accountOf, limits, used, w.id)
+			acct := ownedAccount(t, as, accountOf, limits, used, w.ID)
 			used[acct] = true
 			lim := limits[acct]
 			if lim < 0 {
@@ -136,10 +136,10 @@ func TestFraudGlobalTableEveryWorker(t *testing.T) {
 			}
 			// Above the limit: flagged and scored against the limit. Below it (but above
 			// min_amount): a lookup that missed would flag and score it against 100.
-			lo := fraudPayment(t, ex, name+"-"+w.id+"-lo", acct, lim-50)
-			hi := fraudPayment(t, ex, name+"-"+w.id+"-hi", acct, lim+100)
+			lo := fraudPayment(t, ex, name+"-"+w.ID+"-lo", acct, lim-50)
+			hi := fraudPayment(t, ex, name+"-"+w.ID+"-hi", acct, lim+100)
 			pays = append(pays, lo, hi)
-			id := name + "-" + w.id + "-hi"
+			id := name + "-" + w.ID + "-hi"
 			want[id] = fraudReport{ID: id, Account: acct, Amount: lim + 100, Limit: lim, Score: (lim + 100) / lim, Decision: "review"}
 			part := int(topics.KeyPartition([]byte(acct), partitions))
 			t.Logf("%s: payments of %s (limit %v) on partition %d: flag_large_payments on %s, score on %s", name, acct, lim, part,
@@ -187,7 +187,7 @@ func TestFraudGlobalTableEveryWorker(t *testing.T) {
 	setLimit(deleted, -1)
 	send(t, ctx, p, recs...)
 	w2 = startWorkerProc(t, bin, env, "gw2", dir2, filepath.Join(logs, "gw2-restarted.log"))
-	if from := followedFrom(t, w2.logPath, 0); from != partitions {
+	if from := followedFrom(t, w2.LogPath, 0); from != partitions {
 		t.Errorf("restarted gw2 followed account_limits/0 from offset %d, want %d (its local offset)", from, partitions)
 	}
 	as = env.waitAssigned(t, ctx, ex.App, 2)
@@ -199,15 +199,15 @@ func TestFraudGlobalTableEveryWorker(t *testing.T) {
 	// gw1 is replaced by gw3 with an empty data dir: it rebuilds the table from the topic.
 	w1.kill()
 	w3 := startWorkerProc(t, bin, env, "gw3", t.TempDir(), filepath.Join(logs, "gw3.log"))
-	if from := followedFrom(t, w3.logPath, 0); from != 0 {
+	if from := followedFrom(t, w3.LogPath, 0); from != 0 {
 		t.Errorf("gw3 with an empty dir followed account_limits/0 from offset %d, want 0", from)
 	}
 	as = env.waitAssigned(t, ctx, ex.App, 2)
 	waitGlobalLimits(t, ctx, w3, ex.App, limits)
 	phase("three", as, w2, w3)
 	for _, w := range []*workerProc{w2, w3} {
-		if !w.alive() {
-			t.Errorf("worker %s exited; log %s", w.id, w.logPath)
+		if !w.Alive() {
+			t.Errorf("worker %s exited; log %s", w.ID, w.LogPath)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func TestFraudWorker(t *testing.T) {
 	}
 	logPath := filepath.Join(t.TempDir(), "fw1.log")
 	w := startWorkerProc(t, bin, env, "fw1", t.TempDir(), logPath)
-	t.Logf("fraud worker ready on %s (log %s)", w.addr, logPath)
+	t.Logf("fraud worker ready on %s (log %s)", w.Addr, logPath)
 	as := env.waitAssigned(t, ctx, ex.App, 1)
 	t.Logf("%d tasks assigned to fw1", len(as.Tasks))
 
@@ -173,7 +173,7 @@ func TestFraudWorker(t *testing.T) {
 		}
 		return true
 	})
-	if !w.alive() {
+	if !w.Alive() {
 		t.Errorf("the fraud worker exited; log %s", logPath)
 	}
 }

@@ -3,13 +3,11 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -33,14 +31,10 @@ import (
 	"github.com/weirhq/weir/services/worker/tableservice"
 )
 
-// workerProc is one real worker process (services/worker), killable with -9 and stoppable.
+// workerProc is one real worker process (harness.Worker) as the tests run it: stopped when
+// the test ends, with the failpoints it was armed with and those it reported firing.
 type workerProc struct {
-	id, dir string
-	cmd     *exec.Cmd
-	addr    string
-	done    chan struct{}
-	ready   chan struct{}
-	logPath string
+	*harness.Worker
 
 	mu     sync.Mutex
 	fired  []string // failpoints this process reported firing (libs/failpoint)
@@ -57,10 +51,9 @@ func (w *workerProc) firedPoints() []string {
 	return append([]string(nil), w.fired...)
 }
 
-var readyAddrRE = regexp.MustCompile(`addr=("?)([^ "]+)`)
-
-// startWorkerProc starts bin as a worker with the given id and data dir (and extra flags);
-// its stderr goes to logPath. It waits until the worker logs that it is ready.
+// startWorkerProc starts bin as a worker of env with the given id and data dir (and extra
+// flags), with a 3 s lease and a 5 s drain; its log goes to logPath. It waits until the
+// worker is ready.
 func startWorkerProc(t *testing.T, bin string, env *ctlEnv, id, dir, logPath string, extra ...string) *workerProc {
 	t.Helper()
 	return startWorkerProcEnv(t, bin, env, id, dir, logPath, nil, extra...)
@@ -69,81 +62,35 @@ func startWorkerProc(t *testing.T, bin string, env *ctlEnv, id, dir, logPath str
 // startWorkerProcEnv is startWorkerProc with extra environment variables (e.g. failpoints).
 func startWorkerProcEnv(t *testing.T, bin string, env *ctlEnv, id, dir, logPath string, extraEnv []string, extra ...string) *workerProc {
 	t.Helper()
-	w := &workerProc{id: id, dir: dir, done: make(chan struct{}), ready: make(chan struct{}), logPath: logPath}
-	w.cmd = exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--instance-id", id,
-		"--etcd-prefix", env.prefix, "--etcd-endpoints", strings.Join(env.endpoints, ","),
-		"--kafka-brokers", strings.Join(env.brokers, ","), "--data-dir", dir,
-		"--lease-ttl", "3s", "--drain-timeout", "5s"}, extra...)...)
-	if len(extraEnv) > 0 {
-		w.cmd.Env = append(os.Environ(), extraEnv...)
-	}
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errPipe, err := w.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cmd.Stdout = logf
-	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("starting worker %s: %v", id, err)
-	}
-	go func() {
-		defer close(w.done)
-		sc := bufio.NewScanner(errPipe)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		isReady := false
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logf, line)
+	w := &workerProc{}
+	hw, err := harness.StartWorker(harness.WorkerConfig{
+		Bin: bin, ID: id, EtcdPrefix: env.prefix, EtcdEndpoints: env.endpoints, Brokers: env.brokers, DataDir: dir,
+		LogPath: logPath, Env: extraEnv, Args: append([]string{"--lease-ttl", "3s", "--drain-timeout", "5s"}, extra...),
+		OnLine: func(line string) {
 			if m := firedRE.FindStringSubmatch(line); m != nil {
 				w.mu.Lock()
 				w.fired = append(w.fired, m[1])
 				w.mu.Unlock()
 			}
-			if !isReady && (strings.Contains(line, "msg=ready") || strings.Contains(line, `"msg":"ready"`)) {
-				if m := readyAddrRE.FindStringSubmatch(line); m != nil {
-					w.addr = m[2]
-					isReady = true
-					close(w.ready)
-				}
-			}
-		}
-		w.cmd.Wait()
-		logf.Close()
-	}()
-	t.Cleanup(func() { w.kill() })
-	select {
-	case <-w.ready:
-	case <-w.done:
-		t.Fatalf("worker %s exited before it was ready; log %s", id, logPath)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("worker %s not ready within 60s; log %s", id, logPath)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	w.Worker = hw
+	t.Cleanup(w.kill)
 	return w
 }
 
-func (w *workerProc) alive() bool {
-	select {
-	case <-w.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// kill sends SIGKILL (after SIGCONT, in case it is stopped) and waits for the exit.
+// kill kills the process with -9 (see harness.Worker.Kill), as the test's doing.
 func (w *workerProc) kill() {
-	if !w.alive() {
+	if !w.Alive() {
 		return
 	}
 	w.mu.Lock()
 	w.killed = true
 	w.mu.Unlock()
-	w.cmd.Process.Signal(syscall.SIGCONT)
-	w.cmd.Process.Kill()
-	<-w.done
+	w.Kill()
 }
 
 // envInt reads a positive integer from the environment, else def.
@@ -382,12 +329,12 @@ agent "c_received" {
 	// fresh id and an empty dir, armed with the failpoints that have not fired yet.
 	restart := func(w *workerProc, why string) {
 		mu.Lock()
-		delete(procs, w.id)
+		delete(procs, w.ID)
 		mu.Unlock()
 		restarts++
 		if restarts%2 == 1 {
 			t.Logf("%.1fs: %s; restart with the same id and data dir", time.Since(start).Seconds(), why)
-			spawn(w.id, w.dir, armed())
+			spawn(w.ID, w.Dir, armed())
 			return
 		}
 		nid := fmt.Sprintf("w%d", 3+restarts/2)
@@ -402,15 +349,15 @@ agent "c_received" {
 			w.mu.Lock()
 			byTest := w.killed
 			w.mu.Unlock()
-			if !w.alive() && !byTest {
+			if !w.Alive() && !byTest {
 				dead = append(dead, w)
 			}
 		}
 		mu.Unlock()
-		sort.Slice(dead, func(i, j int) bool { return dead[i].id < dead[j].id })
+		sort.Slice(dead, func(i, j int) bool { return dead[i].ID < dead[j].ID })
 		for _, w := range dead {
 			fpKills++
-			restart(w, fmt.Sprintf("%s killed itself at failpoint %v", w.id, w.firedPoints()))
+			restart(w, fmt.Sprintf("%s killed itself at failpoint %v", w.ID, w.firedPoints()))
 		}
 	}
 	// sleepSupervised waits until at, restarting failpoint victims meanwhile.
@@ -452,11 +399,11 @@ agent "c_received" {
 		defer mu.Unlock()
 		var cands []*workerProc
 		for wid, w := range procs {
-			if holders[wid] && w.alive() && !slices.Contains(w.firedPoints(), zombiePoint) {
+			if holders[wid] && w.Alive() && !slices.Contains(w.firedPoints(), zombiePoint) {
 				cands = append(cands, w)
 			}
 		}
-		sort.Slice(cands, func(i, j int) bool { return cands[i].id < cands[j].id })
+		sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
 		if spared := slices.DeleteFunc(slices.Clone(cands), zombieArmed); len(spared) > 0 && !zombieFired {
 			cands = spared
 		}
@@ -478,17 +425,17 @@ agent "c_received" {
 			}
 		}
 		if f == 1 { // the pause: past the 3 s lease, then resume
-			t.Logf("%.1fs: SIGSTOP %s for 7s", time.Since(start).Seconds(), w.id)
-			w.cmd.Process.Signal(syscall.SIGSTOP)
+			t.Logf("%.1fs: SIGSTOP %s for 7s", time.Since(start).Seconds(), w.ID)
+			w.Signal(syscall.SIGSTOP)
 			sleepSupervised(time.Now().Add(7 * time.Second))
-			w.cmd.Process.Signal(syscall.SIGCONT)
+			w.Signal(syscall.SIGCONT)
 			stops++
 			continue
 		}
 		w.kill()
 		kills++
 		sleepSupervised(time.Now().Add(time.Second))
-		restart(w, "kill -9 "+w.id)
+		restart(w, "kill -9 "+w.ID)
 	}
 	for {
 		select {
@@ -579,7 +526,7 @@ agent "c_received" {
 		mu.Lock()
 		var live []*workerProc
 		for _, w := range procs {
-			if w.alive() {
+			if w.Alive() {
 				live = append(live, w)
 			}
 		}
@@ -587,7 +534,7 @@ agent "c_received" {
 		for part := range 4 {
 			served := false
 			for _, w := range live {
-				c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.addr, connect.WithProtoJSON())
+				c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.Addr, connect.WithProtoJSON())
 				cursor := ""
 				ok := true
 				page := map[string]int{}
@@ -598,7 +545,7 @@ agent "c_received" {
 						break
 					}
 					if err != nil {
-						return nil, fmt.Errorf("scan %s/%d on %s: %w", table, part, w.id, err)
+						return nil, fmt.Errorf("scan %s/%d on %s: %w", table, part, w.ID, err)
 					}
 					for _, e := range res.Msg.Entries {
 						page[e.Key.GetStringValue()] = int(e.Value.GetNumberValue())
@@ -733,7 +680,7 @@ agent "c_received" {
 	logs := slices.Clone(incarnations)
 	mu.Unlock()
 	for _, w := range logs {
-		b, err := os.ReadFile(w.logPath)
+		b, err := os.ReadFile(w.LogPath)
 		if err != nil {
 			t.Fatal(err)
 		}

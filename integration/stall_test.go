@@ -71,13 +71,13 @@ agent "parse" {
 	time.Sleep(time.Second) // "1" is committed (every 100 ms)
 	send(t, ctx, p, topics.Record{Topic: prefix + "in", Value: []byte("not a number")})
 
-	stats := weirv1connect.NewWorkerServiceClient(servicetest.HTTP1Client(t), "http://"+w.addr, connect.WithProtoJSON())
+	stats := weirv1connect.NewWorkerServiceClient(servicetest.HTTP1Client(t), "http://"+w.Addr, connect.WithProtoJSON())
 	var reason string
 	var stalls, failures float64
 	deadline := time.Now().Add(60 * time.Second)
 	for reason == "" || stalls < 2 || failures < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("stall not reported: status %q, weir_task_stalls_total %v, weir_task_failures_total %v (log %s)", reason, stalls, failures, w.logPath)
+			t.Fatalf("stall not reported: status %q, weir_task_stalls_total %v, weir_task_failures_total %v (log %s)", reason, stalls, failures, w.LogPath)
 		}
 		time.Sleep(500 * time.Millisecond)
 		res, err := stats.GetStats(ctx, connect.NewRequest(&weirv1.GetStatsRequest{}))
@@ -90,7 +90,7 @@ agent "parse" {
 			}
 		}
 		stalls, failures = 0, 0
-		for series, v := range scrapeMetrics(t, w.addr) {
+		for series, v := range scrapeMetrics(t, w.Addr) {
 			switch {
 			case strings.HasPrefix(series, `weir_task_stalls_total{app="`+appName+`"`):
 				stalls += v

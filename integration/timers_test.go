@@ -114,9 +114,9 @@ timer "local" {
 	// A graceful stop of the timer's worker: its task is handed off.
 	first := timerOwner(t, ctx, env, appName)
 	stopAt := time.Now()
-	procs[first].cmd.Process.Signal(syscall.SIGTERM)
+	procs[first].Signal(syscall.SIGTERM)
 	select {
-	case <-procs[first].done:
+	case <-procs[first].Done():
 	case <-time.After(60 * time.Second):
 		t.Fatalf("worker %s did not stop within 60s after SIGTERM", first)
 	}

@@ -499,3 +499,54 @@ func TestDeleteRecords(t *testing.T) {
 		t.Error("deleting records beyond the end of an empty partition succeeded")
 	}
 }
+
+// TestClientsSeeTopicsCreatedElsewhere: an Admin and a Producer that have already read the
+// cluster's metadata use a topic another client created a moment later at once. kafka-go
+// answers topic lookups from a per-transport cache refreshed only every MetadataTTL (30 s
+// here); before the clients refreshed it on a miss, a worker's shared Admin and Producer
+// could not list offsets of, nor append to, an app's just-created changelog and output
+// topics: a freshly applied app's tasks failed and retried for up to 30 s before their first
+// output. The calls below have no retry loop, so a stale cache fails them.
+func TestClientsSeeTopicsCreatedElsewhere(t *testing.T) {
+	ctx := harness.Context(t, time.Minute)
+	admin := harness.Admin(t)
+	p := newProducer(t)
+	// Warm both caches on a topic that exists now.
+	old := harness.Topic(t, topics.TopicSpec{Name: "meta-old", Partitions: 1})
+	if _, err := admin.ListOffsets(ctx, old); err != nil {
+		t.Fatalf("listing offsets of %s: %v", old, err)
+	}
+	if err := p.Send(ctx, topics.Record{Topic: old, Value: []byte("warm")}); err != nil {
+		t.Fatalf("sending to %s: %v", old, err)
+	}
+
+	// Created through another Admin (another transport), as the controller creates an app's
+	// topics for the workers.
+	fresh := harness.Topic(t, topics.TopicSpec{Name: "meta-new", Partitions: 3})
+	offs, err := admin.ListOffsets(ctx, fresh)
+	if err != nil {
+		t.Fatalf("listing offsets of a topic created by another client: %v", err)
+	}
+	if len(offs) != 3 {
+		t.Fatalf("offsets of %s: got %d partitions %v, want 3", fresh, len(offs), offs)
+	}
+	if _, err := p.AppendBatch(ctx, fresh, 2, []topics.Record{{Value: []byte("a")}}); err != nil {
+		t.Fatalf("appending a batch to a topic created by another client: %v", err)
+	}
+
+	other := harness.Topic(t, topics.TopicSpec{Name: "meta-new2", Partitions: 2})
+	if err := p.Send(ctx, topics.Record{Topic: other, Key: []byte("k"), Value: []byte("b")}); err != nil {
+		t.Fatalf("sending to a topic created by another client: %v", err)
+	}
+	offs, err = admin.ListOffsets(ctx, fresh, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range offs {
+		n += r.End - r.Start
+	}
+	if n != 2 {
+		t.Fatalf("records in %s and %s: got %d, want 2 (%v)", fresh, other, n, offs)
+	}
+}

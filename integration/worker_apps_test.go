@@ -345,7 +345,7 @@ func TestWorkerDeadLetter(t *testing.T) {
 	for {
 		got := map[string]float64{}
 		for _, w := range procs {
-			for series, v := range scrapeMetrics(t, w.addr) {
+			for series, v := range scrapeMetrics(t, w.Addr) {
 				for prefix := range want {
 					if strings.HasPrefix(series, prefix) {
 						got[prefix] += v

@@ -199,7 +199,7 @@ func TestWorkerWordCount(t *testing.T) {
 		var found, refused int
 		var got float64
 		for _, w := range procs {
-			c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.addr, connect.WithProtoJSON())
+			c := weirv1connect.NewTableServiceClient(servicetest.HTTP1Client(t), "http://"+w.Addr, connect.WithProtoJSON())
 			res, err := c.Get(ctx, connect.NewRequest(&weirv1.TableGetRequest{App: ex.App, Table: "word_counts",
 				Key: &weirv1.TableKey{Value: structpb.NewStringValue("the")}}))
 			switch {
@@ -209,7 +209,7 @@ func TestWorkerWordCount(t *testing.T) {
 			case connect.CodeOf(err) == connect.CodeFailedPrecondition:
 				refused++
 			case err != nil:
-				t.Fatalf("TableService.Get on %s: %v", w.addr, err)
+				t.Fatalf("TableService.Get on %s: %v", w.Addr, err)
 			}
 		}
 		if found == 1 && refused == 1 && int(got) == want["the"] {

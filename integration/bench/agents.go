@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
@@ -26,6 +25,7 @@ import (
 
 	weirv1 "github.com/weirhq/weir/gen/weir/v1"
 	"github.com/weirhq/weir/gen/weir/v1/weirv1connect"
+	"github.com/weirhq/weir/integration/harness"
 	"github.com/weirhq/weir/libs/agents"
 	"github.com/weirhq/weir/libs/cluster"
 	"github.com/weirhq/weir/libs/topics"
@@ -47,7 +47,10 @@ type AgentsConfig struct {
 	CPUProfile string
 	// Only, when not empty, runs just these variants (raw, stateless, stateful), to profile
 	// one; the full comparison needs all three.
-	Only   []string
+	Only []string
+	// LogDir, when set, receives the controller's and the worker's full logs (controller.log,
+	// worker.log), e.g. to see where an app's startup time goes.
+	LogDir string
 	Logger *slog.Logger
 }
 
@@ -307,21 +310,41 @@ type stack struct {
 	ctl     weirv1connect.ControllerServiceClient
 	stopCtl context.CancelFunc
 	ctlDone chan struct{}
-	worker  *exec.Cmd
-	wDone   chan struct{}
+	worker  *harness.Worker
 	etcd    *clientv3.Client
 }
 
+// logFile opens name in cfg.LogDir, or returns nil without a LogDir.
+func (s *stack) logFile(name string) (*os.File, error) {
+	if s.cfg.LogDir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(s.cfg.LogDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the log directory: %w", err)
+	}
+	f, err := os.Create(filepath.Join(s.cfg.LogDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", name, err)
+	}
+	return f, nil
+}
+
 // readyAddr reads a service's stderr until its ready line, then drains the rest (keeping a
-// tail for errors).
-func readyAddr(r io.Reader, tail *tailBuf) <-chan string {
+// tail for errors, and every line in full when log is not nil; log is closed at the end).
+func readyAddr(r io.Reader, tail *harness.LogTail, log *os.File) <-chan string {
 	ch := make(chan string, 1)
 	go func() {
+		if log != nil {
+			defer log.Close()
+		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		sent := false
 		for sc.Scan() {
-			tail.add(sc.Text())
+			tail.Add(sc.Text())
+			if log != nil {
+				fmt.Fprintln(log, sc.Text())
+			}
 			if m := agentsReadyLine.FindStringSubmatch(sc.Text()); m != nil && !sent {
 				ch <- m[1]
 				sent = true
@@ -333,28 +356,8 @@ func readyAddr(r io.Reader, tail *tailBuf) <-chan string {
 	return ch
 }
 
-type tailBuf struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (t *tailBuf) add(s string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.lines = append(t.lines, s)
-	if len(t.lines) > 40 {
-		t.lines = t.lines[len(t.lines)-40:]
-	}
-}
-
-func (t *tailBuf) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(t.lines, "\n")
-}
-
 func startStack(ctx context.Context, cfg AgentsConfig) (*stack, error) {
-	s := &stack{cfg: cfg, prefix: "/weir-bench/agents-" + cfg.ID, ctlDone: make(chan struct{}), wDone: make(chan struct{})}
+	s := &stack{cfg: cfg, prefix: "/weir-bench/agents-" + cfg.ID, ctlDone: make(chan struct{})}
 	etcd, err := clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
@@ -364,8 +367,12 @@ func startStack(ctx context.Context, cfg AgentsConfig) (*stack, error) {
 	cctx, cancel := context.WithCancel(context.Background())
 	s.stopCtl = cancel
 	pr, pw := io.Pipe()
-	ctlTail := &tailBuf{}
-	addrs := readyAddr(pr, ctlTail)
+	ctlTail := &harness.LogTail{}
+	ctlLog, err := s.logFile("controller.log")
+	if err != nil {
+		return nil, err
+	}
+	addrs := readyAddr(pr, ctlTail, ctlLog)
 	go func() {
 		defer close(s.ctlDone)
 		ctlcli.RunContext(cctx, []string{"serve", "--listen", "127.0.0.1:0", "--instance-id", "bench-c1",
@@ -384,42 +391,29 @@ func startStack(ctx context.Context, cfg AgentsConfig) (*stack, error) {
 		return nil, fmt.Errorf("controller not ready after 30s:\n%s", ctlTail)
 	}
 
-	data := filepath.Join(cfg.Dir, "worker-data")
-	s.worker = exec.Command(cfg.WorkerBin, "serve", "--listen", "127.0.0.1:0", "--instance-id", "bench-w1",
-		"--etcd-prefix", s.prefix, "--etcd-endpoints", endpoints, "--kafka-brokers", brokers, "--data-dir", data)
-	wr, err := s.worker.StderrPipe()
+	logDir := cfg.LogDir
+	if logDir == "" {
+		logDir = cfg.Dir // removed with the rest at the end
+	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("creating the log directory: %w", err)
+	}
+	s.worker, err = harness.StartWorker(harness.WorkerConfig{
+		Bin: cfg.WorkerBin, ID: "bench-w1", EtcdPrefix: s.prefix, EtcdEndpoints: cfg.EtcdEndpoints, Brokers: cfg.Client.Brokers,
+		DataDir: filepath.Join(cfg.Dir, "worker-data"), LogPath: filepath.Join(logDir, "worker.log"), ReadyTimeout: 30 * time.Second,
+	})
 	if err != nil {
 		s.stop()
 		return nil, err
-	}
-	if err := s.worker.Start(); err != nil {
-		s.stop()
-		return nil, err
-	}
-	wTail := &tailBuf{}
-	waddrs := readyAddr(wr, wTail)
-	go func() { defer close(s.wDone); s.worker.Wait() }()
-	select {
-	case _, ok := <-waddrs:
-		if !ok {
-			s.stop()
-			return nil, fmt.Errorf("worker exited before ready:\n%s", wTail)
-		}
-	case <-time.After(30 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("worker not ready after 30s:\n%s", wTail)
 	}
 	return s, nil
 }
 
 func (s *stack) stop() {
-	if s.worker != nil && s.worker.Process != nil {
-		s.worker.Process.Signal(os.Interrupt)
-		select {
-		case <-s.wDone:
-		case <-time.After(15 * time.Second):
-			s.worker.Process.Kill()
-			<-s.wDone
+	if s.worker != nil {
+		if err := s.worker.Stop(15 * time.Second); err != nil {
+			s.cfg.Logger.Warn("stopping the worker", "err", err)
 		}
 	}
 	if s.stopCtl != nil {
@@ -538,12 +532,13 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 	}
 	defer admin.DeleteTopics(context.Background(), outTopic)
 	src := &weirv1.AppSource{Files: []*weirv1.SourceFile{{Name: "app.hcl", Content: appSource(app, in, outTopic, variant)}}}
-	pid := s.worker.Process.Pid
+	pid := s.worker.Pid()
 	cpu0, err := procCPU(pid)
 	if err != nil {
 		return runResult{}, err
 	}
 	start := time.Now()
+	s.cfg.Logger.Info("applying", "app", app)
 	if _, err := s.ctl.Apply(ctx, connect.NewRequest(&weirv1.ApplyRequest{Source: src, Author: "bench-agents"})); err != nil {
 		return runResult{}, fmt.Errorf("apply: %w", err)
 	}
@@ -584,6 +579,7 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 				return runResult{}, err
 			}
 			producedFirst = produced
+			s.cfg.Logger.Info("first output", "app", app, "startup_s", first.Sub(start).Seconds())
 		}
 		if produced < expected {
 			continue

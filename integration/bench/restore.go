@@ -91,22 +91,34 @@ func RunRestore(ctx context.Context, cfg RestoreConfig, out io.Writer) error {
 	return nil
 }
 
+// openKVTask opens a store in dir and the active task (epoch 1) of changelog topic's
+// partition 0 on it, with its table "kv"; closeTask closes both.
+func openKVTask(ctx context.Context, dir string, k tables.Kafka, topic, incarnation string, log *slog.Logger) (task *tables.Task, tb tables.Table, closeTask func(), err error) {
+	store, err := tables.Open(dir, tables.Options{Logger: log})
+	if err != nil {
+		return nil, tables.Table{}, nil, err
+	}
+	task, err = tables.OpenTask(ctx, store, k, tables.TaskConfig{Topic: topic, Epoch: 1, Incarnation: incarnation,
+		MaxBatchBytes: maxBatch, Logger: log})
+	if err == nil {
+		tb, err = task.Table("kv")
+		if err != nil {
+			task.Close()
+		}
+	}
+	if err != nil {
+		store.Close()
+		return nil, tables.Table{}, nil, err
+	}
+	return task, tb, func() { task.Close(); store.Close() }, nil
+}
+
 func fill(ctx context.Context, cfg RestoreConfig, k tables.Kafka) error {
-	store, err := tables.Open(cfg.Dir+"/fill", tables.Options{Logger: cfg.Logger})
+	task, tb, closeTask, err := openKVTask(ctx, cfg.Dir+"/fill", k, cfg.Topic, "bench-fill", cfg.Logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	task, err := tables.OpenTask(ctx, store, k, tables.TaskConfig{Topic: cfg.Topic, Epoch: 1, Incarnation: "bench-fill",
-		MaxBatchBytes: maxBatch, Logger: cfg.Logger})
-	if err != nil {
-		return err
-	}
-	defer task.Close()
-	tb, err := task.Table("kv")
-	if err != nil {
-		return err
-	}
+	defer closeTask()
 	key := make([]byte, 16)
 	in := topics.TopicPartition{Topic: "bench-input"}
 	for i := range cfg.Keys {

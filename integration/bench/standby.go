@@ -37,26 +37,16 @@ func RunStandbyLag(ctx context.Context, cfg StandbyLagConfig, out io.Writer) err
 	}
 	defer closeKafka()
 
-	activeStore, err := tables.Open(cfg.Dir+"/active", tables.Options{Logger: cfg.Logger})
+	task, tb, closeTask, err := openKVTask(ctx, cfg.Dir+"/active", k, cfg.Topic, "bench-standby-active", cfg.Logger)
 	if err != nil {
 		return err
 	}
-	defer activeStore.Close()
+	defer closeTask()
 	standbyStore, err := tables.Open(cfg.Dir+"/standby", tables.Options{Logger: cfg.Logger})
 	if err != nil {
 		return err
 	}
 	defer standbyStore.Close()
-	task, err := tables.OpenTask(ctx, activeStore, k, tables.TaskConfig{Topic: cfg.Topic, Epoch: 1, Incarnation: "bench-standby-active",
-		MaxBatchBytes: maxBatch, Logger: cfg.Logger})
-	if err != nil {
-		return err
-	}
-	defer task.Close()
-	tb, err := task.Table("kv")
-	if err != nil {
-		return err
-	}
 	sb, err := tables.OpenStandby(standbyStore, k, tables.StandbyConfig{Topic: cfg.Topic, Logger: cfg.Logger})
 	if err != nil {
 		return err

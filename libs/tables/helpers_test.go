@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 
@@ -26,7 +27,7 @@ func (l *memLog) AppendBatch(_ context.Context, topic string, partition int32, r
 		l.fail = nil
 		return -1, err
 	}
-	base := int64(len(l.records))
+	base := l.endLocked()
 	var batch []topics.Record
 	for i, r := range recs {
 		r.Topic, r.Partition, r.Offset, r.BatchOffset = topic, partition, base+int64(i), base
@@ -35,6 +36,35 @@ func (l *memLog) AppendBatch(_ context.Context, topic string, partition int32, r
 	}
 	l.batches = append(l.batches, batch)
 	return base, nil
+}
+
+// endLocked is the offset the next append lands at (compaction leaves gaps in records).
+func (l *memLog) endLocked() int64 {
+	if len(l.records) == 0 {
+		return 0
+	}
+	return l.records[len(l.records)-1].Offset + 1
+}
+
+// offsets and restoreRange make memLog a changelogReader: a Task restores from it.
+func (l *memLog) offsets(context.Context, topics.TopicPartition) (topics.OffsetRange, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return topics.OffsetRange{Start: 0, End: l.endLocked()}, nil
+}
+
+func (l *memLog) restoreRange(_ context.Context, _ topics.TopicPartition, from, to int64, fn func(*topics.Record) error) error {
+	l.mu.Lock()
+	recs := slices.Clone(l.records)
+	l.mu.Unlock()
+	for i := range recs {
+		if recs[i].Offset >= from && recs[i].Offset < to {
+			if err := fn(&recs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (l *memLog) lastBatch() []topics.Record {

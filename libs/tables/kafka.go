@@ -53,6 +53,21 @@ func (k Kafka) offsets(ctx context.Context, tp topics.TopicPartition) (topics.Of
 	return r, nil
 }
 
+// changelogReader reads a task's changelog partition for its restore: Kafka in production, an
+// in-memory log in unit tests.
+type changelogReader interface {
+	// offsets returns the start and end (next offset to be written) of the partition.
+	offsets(ctx context.Context, tp topics.TopicPartition) (topics.OffsetRange, error)
+	// restoreRange calls fn for every record from offset `from` up to `to` (exclusive), in
+	// order; offsets compaction removed are absent.
+	restoreRange(ctx context.Context, tp topics.TopicPartition, from, to int64, fn func(*topics.Record) error) error
+}
+
+// restoreRange reads a range with a consumer tuned for restores.
+func (k Kafka) restoreRange(ctx context.Context, tp topics.TopicPartition, from, to int64, fn func(*topics.Record) error) error {
+	return readRange(ctx, restoreConsumerConfig(k.Consumer), tp, from, to, fn)
+}
+
 // restoreConsumerConfig tunes a consumer for reading a changelog from far behind. Measured
 // with bench-restore (1M 24-byte records): 1 MiB per partition and fetch with 8 fetched
 // batches buffered restores fastest and keeps the peak RSS lowest; 4-16 MiB fetches were

@@ -70,6 +70,7 @@ func (c *TaskConfig) validate() error {
 type Task struct {
 	store  *Store
 	kafka  Kafka
+	reader changelogReader // t.kafka, but for unit tests of the restore
 	cfg    TaskConfig
 	tp     topics.TopicPartition
 	prefix []byte
@@ -108,7 +109,7 @@ func NewTask(store *Store, k Kafka, cfg TaskConfig) (*Task, error) {
 	}
 	tp := topics.TopicPartition{Topic: cfg.Topic, Partition: cfg.Partition}
 	t := &Task{
-		store: store, kafka: k, cfg: cfg, tp: tp, prefix: partitionPrefix(cfg.Topic, cfg.Partition),
+		store: store, kafka: k, reader: k, cfg: cfg, tp: tp, prefix: partitionPrefix(cfg.Topic, cfg.Partition),
 		log:   cfg.Logger.With("component", "tables", "changelog", tp.String(), "epoch", cfg.Epoch),
 		phase: PhaseNew, pending: map[string][]byte{},
 	}
@@ -157,7 +158,7 @@ func (t *Task) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	offs, err := t.kafka.offsets(ctx, t.tp)
+	offs, err := t.reader.offsets(ctx, t.tp)
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func (t *Task) restore(ctx context.Context, st PartitionState, from, to int64) (
 	t.progress.begin(from, to)
 	t.log.Info("restoring changelog", "from", from, "to", to, "local_next", st.Next)
 	lastLog := time.Now()
-	err := readRange(ctx, restoreConsumerConfig(t.kafka.Consumer), t.tp, from, to, func(r *topics.Record) error {
+	err := t.reader.restoreRange(ctx, t.tp, from, to, func(r *topics.Record) error {
 		if err := rp.add(r); err != nil {
 			return err
 		}

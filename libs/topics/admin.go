@@ -15,6 +15,7 @@ import (
 type Admin struct {
 	cfg    ClientConfig
 	client *kafka.Client
+	meta   *metadata
 }
 
 // NewAdmin returns an Admin for the cluster; it connects lazily.
@@ -22,7 +23,8 @@ func NewAdmin(cfg ClientConfig) (*Admin, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("creating Kafka admin: %w", err)
 	}
-	return &Admin{cfg: cfg, client: &kafka.Client{Addr: cfg.addr(), Transport: cfg.transport(), Timeout: 30 * time.Second}}, nil
+	t := cfg.transport()
+	return &Admin{cfg: cfg, client: &kafka.Client{Addr: cfg.addr(), Transport: t, Timeout: 30 * time.Second}, meta: &metadata{transport: t}}, nil
 }
 
 // TopicInfo is what the cluster says about an existing topic.
@@ -130,23 +132,39 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) ([]EnsureR
 	return results, nil
 }
 
-// partitionCounts returns the partition count of each named topic that exists.
+// partitionCounts returns the partition count of each named topic that exists. The client
+// answers from its cached metadata: when a topic is missing there (another process may have
+// just created it), the cache is refreshed and read once more.
 func (a *Admin) partitionCounts(ctx context.Context, names []string) (map[string]int, error) {
+	at := time.Now()
+	out, missing, err := a.cachedPartitionCounts(ctx, names)
+	if err != nil || !missing {
+		return out, err
+	}
+	a.meta.refresh(ctx, at)
+	out, _, err = a.cachedPartitionCounts(ctx, names)
+	return out, err
+}
+
+// cachedPartitionCounts is partitionCounts from the client's cache as it is; missing says some
+// topic is not in it.
+func (a *Admin) cachedPartitionCounts(ctx context.Context, names []string) (out map[string]int, missing bool, err error) {
 	md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
 	if err != nil {
-		return nil, fmt.Errorf("reading topic metadata: %w", err)
+		return nil, false, fmt.Errorf("reading topic metadata: %w", err)
 	}
-	out := map[string]int{}
+	out = map[string]int{}
 	for _, t := range md.Topics {
 		if t.Error != nil {
 			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+				missing = true
 				continue
 			}
-			return nil, fmt.Errorf("reading metadata of topic %q: %w", t.Name, t.Error)
+			return nil, false, fmt.Errorf("reading metadata of topic %q: %w", t.Name, t.Error)
 		}
 		out[t.Name] = len(t.Partitions)
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 func (a *Admin) waitForLeaders(ctx context.Context, created []kafka.TopicConfig) error {

@@ -78,6 +78,7 @@ type Producer struct {
 	compression kafka.Compression
 	writer      *kafka.Writer
 	client      *kafka.Client
+	meta        *metadata
 	slots       chan struct{} // one token per buffered record
 
 	mu       sync.Mutex
@@ -122,6 +123,7 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 		Transport:    transport,
 	}
 	p.client = &kafka.Client{Addr: cfg.addr(), Transport: transport, Timeout: cfg.ProduceTimeout}
+	p.meta = &metadata{transport: transport}
 	return p, nil
 }
 
@@ -172,7 +174,7 @@ func (p *Producer) SendAsync(ctx context.Context, rec Record, done func(Record, 
 	}
 	pd := &pending{rec: rec, done: done}
 	msg := kafka.Message{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Time: rec.Time, WriterData: pd}
-	if err := p.writer.WriteMessages(ctx, msg); err != nil {
+	if err := p.write(ctx, msg); err != nil {
 		// Rejected before batching (unknown topic, message too large, closed writer).
 		p.finish(pd, fmt.Errorf("sending record to %s: %w", rec.Topic, err))
 	}
@@ -239,7 +241,7 @@ func (p *Producer) SendBatchAsync(ctx context.Context, recs []Record, done func(
 	}
 	p.inflight += len(msgs)
 	p.mu.Unlock()
-	if err := p.writer.WriteMessages(ctx, msgs...); err != nil {
+	if err := p.write(ctx, msgs...); err != nil {
 		// Rejected before batching (unknown topic, a record too large, closed writer): none
 		// of the records was queued.
 		for _, m := range msgs {
@@ -251,6 +253,20 @@ func (p *Producer) SendBatchAsync(ctx context.Context, recs []Record, done func(
 		}
 	}
 	return first
+}
+
+// write hands msgs to the writer. The writer looks topics up in the transport's cached
+// metadata and rejects the whole call, queuing nothing, when one is missing there: then the
+// cache is refreshed (another process may have just created the topic) and the call made once
+// more.
+func (p *Producer) write(ctx context.Context, msgs ...kafka.Message) error {
+	at := time.Now()
+	err := p.writer.WriteMessages(ctx, msgs...)
+	if err != nil && unknownTopic(err) {
+		p.meta.refresh(ctx, at)
+		err = p.writer.WriteMessages(ctx, msgs...)
+	}
+	return err
 }
 
 // complete is the writer's completion callback for one batch.
@@ -369,15 +385,26 @@ func (p *Producer) AppendBatch(ctx context.Context, topic string, partition int3
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ProduceTimeout)
 	defer cancel()
-	res, err := p.client.Produce(ctx, &kafka.ProduceRequest{
-		Topic:        topic,
-		Partition:    int(partition),
-		RequiredAcks: kafka.RequireAll,
-		Compression:  p.compression,
-		Records:      protocol.NewRecordReader(out...),
-	})
-	if err == nil && res.Error != nil {
-		err = res.Error
+	produce := func() (*kafka.ProduceResponse, error) {
+		res, err := p.client.Produce(ctx, &kafka.ProduceRequest{
+			Topic:        topic,
+			Partition:    int(partition),
+			RequiredAcks: kafka.RequireAll,
+			Compression:  p.compression,
+			Records:      protocol.NewRecordReader(out...),
+		})
+		if err == nil && res.Error != nil {
+			err = res.Error
+		}
+		return res, err
+	}
+	at := time.Now()
+	res, err := produce()
+	if err != nil && unknownTopic(err) {
+		// Not written: the topic is missing from the transport's cached metadata (or unknown
+		// to the broker). Another process may have just created it: refresh and try once more.
+		p.meta.refresh(ctx, at)
+		res, err = produce()
 	}
 	if err != nil {
 		return -1, fmt.Errorf("appending %d records (%d bytes of keys and values) to %s/%d as one batch: %w", len(recs), size, topic, partition, err)

@@ -26,6 +26,7 @@ func main() {
 	flag.IntVar(&cfg.Runs, "runs", 3, "runs per variant; the median is printed")
 	flag.StringVar(&cfg.WorkerBin, "worker", "", "services/worker binary (built into a temporary directory when empty)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the raw loop's runs to this file")
+	flag.StringVar(&cfg.LogDir, "logs", "", "write the controller's and the worker's logs (controller.log, worker.log) into this directory")
 	only := flag.String("only", "", "comma-separated variants to run (raw, stateless, stateful; default all), e.g. to profile one")
 	flag.Parse()
 	if *only != "" {
