@@ -93,6 +93,10 @@ type assignment struct {
 	err       error
 	paused    bool      // OnOutOfRange=error hit
 	retryAt   time.Time // backoff after a partition error
+	// lastRecords is how many records the partition's last fetch delivered: the capacity
+	// the next fetch's records start with, so that decoding a full fetch does not grow
+	// (and copy) its slice a dozen times.
+	lastRecords int
 }
 
 // Consumer reads an explicit, changeable set of partitions, each from its own start offset,
@@ -329,6 +333,7 @@ type fetchItem struct {
 	tp     TopicPartition
 	gen    uint64
 	offset int64
+	hint   int // expected records (the partition's last fetch)
 }
 
 func (c *Consumer) runFetcher(ctx context.Context, f *fetcher) {
@@ -376,7 +381,7 @@ func (c *Consumer) plan(broker int) (items, unresolved []fetchItem) {
 		if a.leader != broker || a.paused || now.Before(a.retryAt) {
 			continue
 		}
-		it := fetchItem{tp: tp, gen: a.gen, offset: a.fetch}
+		it := fetchItem{tp: tp, gen: a.gen, offset: a.fetch, hint: a.lastRecords}
 		if a.fetch < 0 {
 			unresolved = append(unresolved, it)
 		} else {
@@ -513,7 +518,7 @@ func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition)
 		c.partitionError(it, kafka.Error(rp.ErrorCode))
 		return Batch{}, false
 	}
-	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset)
+	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset, it.hint)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.parts[it.tp]
@@ -521,6 +526,7 @@ func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition)
 		return Batch{}, false
 	}
 	a.hw = rp.HighWatermark
+	a.lastRecords = len(recs)
 	if err != nil {
 		a.err = fmt.Errorf("decoding records of %s at offset %d: %w", it.tp, it.offset, err)
 		a.retryAt = time.Now().Add(500 * time.Millisecond)
@@ -573,9 +579,12 @@ func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
 	}
 }
 
+// maxRecordsHint caps the capacity a partition's records start with.
+const maxRecordsHint = 1 << 16
+
 // decodeRecords copies the records at or after from out of a fetched record set, skipping
-// control batches, and returns the offset to fetch next.
-func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]Record, int64, error) {
+// control batches, and returns the offset to fetch next. hint is how many records to expect.
+func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, hint int) ([]Record, int64, error) {
 	next := from
 	if rr == nil {
 		return nil, next, nil
@@ -587,6 +596,9 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 		readers = []protocol.RecordReader{rr}
 	}
 	var out []Record
+	if hint > 0 {
+		out = make([]Record, 0, min(hint+hint/8, maxRecordsHint))
+	}
 	for _, r := range readers {
 		base := int64(-1)
 		control := false
