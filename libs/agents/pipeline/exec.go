@@ -28,10 +28,6 @@ type exec struct {
 	taskIDBytes []byte
 	txv         tx                // what tx points to, allocated with the exec
 	outBuf      [1]agents.Message // room for the usual single output
-	// Room for the first output's headers and offset header value.
-	hdrBuf    [6]topics.Header
-	offBuf    [20]byte
-	bufsTaken bool
 	// lastAgg is the last aggregate's new value with its JSON encoding, which an emit of
 	// that value to a json topic reuses.
 	lastAgg encodedValue
@@ -277,14 +273,12 @@ func (x *exec) repartition(topic string, env *expr.Env) error {
 // send queues an output record with the input's headers (Weir's replaced by new dedup
 // headers, and window headers after a windowed aggregate) and its event time.
 func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
-	var headers []topics.Header
-	var offset []byte
-	if n := len(x.in.Headers) + len(extra) + 6; !x.bufsTaken && n <= len(x.hdrBuf) {
-		x.bufsTaken = true
-		headers, offset = x.hdrBuf[:0], x.offBuf[:0]
-	} else {
-		headers = make([]topics.Header, 0, n)
+	// The input's and the extra headers, window headers (2) and dedup headers (at most 4).
+	n := len(x.in.Headers) + len(extra) + 4
+	if x.win != nil {
+		n += 2
 	}
+	headers := x.task.slab.headers(n)
 	for _, h := range x.in.Headers {
 		if !agents.IsWeirHeader(h.Key) {
 			headers = append(headers, h)
@@ -302,13 +296,53 @@ func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
 		headers = append(headers,
 			topics.Header{Key: agents.HeaderTask, Value: x.taskIDBytes},
 			topics.Header{Key: agents.HeaderSource, Value: x.task.source(x.in)},
-			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(offset, x.in.Offset, 10)},
+			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(x.task.slab.bytes(20), x.in.Offset, 10)},
 			topics.Header{Key: agents.HeaderSeq, Value: seqValue(x.seq)})
 	default:
 		headers = append(headers, agents.DedupHeaders(x.taskID, x.in, x.seq)...)
 	}
 	x.seq++
 	x.tx.out = append(x.tx.out, agents.Message{Topic: topic, Key: key, Value: value, Headers: headers, Timestamp: x.eventTime})
+}
+
+// slab hands out the header slices and offset header values of emitted records from
+// shared chunks: one allocation per chunk instead of one per record. The records keep their
+// chunk alive until the producer is done with them; a slice handed out is never handed out
+// again (its capacity ends where the next one starts), so an append past it copies.
+type slab struct {
+	hdrs []topics.Header
+	buf  []byte
+}
+
+const (
+	slabHeaders = 512  // headers per chunk (about 85 records of 6)
+	slabBytes   = 2048 // bytes per chunk (about 100 offsets)
+)
+
+// headers returns an empty slice with room for n headers.
+func (s *slab) headers(n int) []topics.Header {
+	if n > slabHeaders/4 {
+		return make([]topics.Header, 0, n)
+	}
+	if len(s.hdrs)+n > cap(s.hdrs) {
+		s.hdrs = make([]topics.Header, 0, slabHeaders)
+	}
+	i := len(s.hdrs)
+	s.hdrs = s.hdrs[:i+n]
+	return s.hdrs[i : i : i+n]
+}
+
+// bytes returns an empty slice with room for n bytes.
+func (s *slab) bytes(n int) []byte {
+	if n > slabBytes/4 {
+		return make([]byte, 0, n)
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]byte, 0, slabBytes)
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+n]
+	return s.buf[i : i : i+n]
 }
 
 // seqValues are the HeaderSeq values of the first few records emitted for one input.
