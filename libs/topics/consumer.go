@@ -93,10 +93,6 @@ type assignment struct {
 	err       error
 	paused    bool      // OnOutOfRange=error hit
 	retryAt   time.Time // backoff after a partition error
-	// lastRecords is how many records the partition's last fetch delivered: the capacity
-	// the next fetch's records start with, so that decoding a full fetch does not grow
-	// (and copy) its slice a dozen times.
-	lastRecords int
 }
 
 // Consumer reads an explicit, changeable set of partitions, each from its own start offset,
@@ -333,7 +329,6 @@ type fetchItem struct {
 	tp     TopicPartition
 	gen    uint64
 	offset int64
-	hint   int // expected records (the partition's last fetch)
 }
 
 func (c *Consumer) runFetcher(ctx context.Context, f *fetcher) {
@@ -381,7 +376,7 @@ func (c *Consumer) plan(broker int) (items, unresolved []fetchItem) {
 		if a.leader != broker || a.paused || now.Before(a.retryAt) {
 			continue
 		}
-		it := fetchItem{tp: tp, gen: a.gen, offset: a.fetch, hint: a.lastRecords}
+		it := fetchItem{tp: tp, gen: a.gen, offset: a.fetch}
 		if a.fetch < 0 {
 			unresolved = append(unresolved, it)
 		} else {
@@ -518,7 +513,7 @@ func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition)
 		c.partitionError(it, kafka.Error(rp.ErrorCode))
 		return Batch{}, false
 	}
-	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset, it.hint)
+	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.parts[it.tp]
@@ -526,7 +521,6 @@ func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition)
 		return Batch{}, false
 	}
 	a.hw = rp.HighWatermark
-	a.lastRecords = len(recs)
 	if err != nil {
 		a.err = fmt.Errorf("decoding records of %s at offset %d: %w", it.tp, it.offset, err)
 		a.retryAt = time.Now().Add(500 * time.Millisecond)
@@ -579,12 +573,9 @@ func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
 	}
 }
 
-// maxRecordsHint caps the capacity a partition's records start with.
-const maxRecordsHint = 1 << 16
-
 // decodeRecords copies the records at or after from out of a fetched record set, skipping
-// control batches, and returns the offset to fetch next. hint is how many records to expect.
-func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, hint int) ([]Record, int64, error) {
+// control batches, and returns the offset to fetch next.
+func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]Record, int64, error) {
 	next := from
 	if rr == nil {
 		return nil, next, nil
@@ -595,10 +586,15 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, hint
 	} else {
 		readers = []protocol.RecordReader{rr}
 	}
-	var out []Record
-	if hint > 0 {
-		out = make([]Record, 0, min(hint+hint/8, maxRecordsHint))
-	}
+	// The records are collected in a reused scratch slice and copied out at their exact
+	// count: growing the result from nothing copied it a dozen times per full fetch.
+	scratch := recordScratch.Get().(*[]Record)
+	out := (*scratch)[:0]
+	defer func() {
+		clear(out) // keep no references to the records' bytes
+		*scratch = out[:0]
+		recordScratch.Put(scratch)
+	}()
 	for _, r := range readers {
 		base := int64(-1)
 		control := false
@@ -616,7 +612,7 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, hint
 				break
 			}
 			if err != nil {
-				return out, next, err
+				return slices.Clone(out), next, err
 			}
 			if pr.Offset < from {
 				closeBytes(pr)
@@ -636,7 +632,7 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, hint
 			}
 			closeBytes(pr)
 			if err != nil {
-				return out, next, err
+				return slices.Clone(out), next, err
 			}
 			if len(pr.Headers) > 0 {
 				rec.Headers = make([]Header, len(pr.Headers))
@@ -648,8 +644,13 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, hint
 			next = pr.Offset + 1
 		}
 	}
-	return out, next, nil
+	if len(out) == 0 {
+		return nil, next, nil
+	}
+	return slices.Clone(out), next, nil
 }
+
+var recordScratch = sync.Pool{New: func() any { return new([]Record) }}
 
 func closeBytes(r *protocol.Record) {
 	if r.Key != nil {

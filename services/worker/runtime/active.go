@@ -275,7 +275,7 @@ func (a *active) commit(ctx context.Context, force bool) error {
 	}
 	a.pending = 0
 	a.lastCommit = time.Now()
-	if force || time.Since(a.lastOffsets) >= time.Second {
+	if force || time.Since(a.lastOffsets) >= time.Second || (time.Since(a.lastOffsets) >= idleOffsets && a.lag() == 0) {
 		a.commitOffsets(ctx)
 	}
 	a.purge.committed(ctx, a.log, a.positions)
@@ -283,8 +283,8 @@ func (a *active) commit(ctx context.Context, force bool) error {
 	return nil
 }
 
-// idleOffsets is how often an idle task may commit its group offsets (a busy one: once a
-// second).
+// idleOffsets is how often an idle or caught-up task may commit its group offsets (a busy
+// one: once a second).
 const idleOffsets = 200 * time.Millisecond
 
 // commitOffsets commits the task's committed positions to its app's consumer group, for lag
