@@ -75,6 +75,11 @@ func (x *exec) step(s *step, rest []*step, env *expr.Env) (stop bool, err error)
 		ok, err := s.when.EvalBool(env)
 		return !ok, err
 	case app.StepMap:
+		if s.emit != nil {
+			if done, err := x.mapEmit(s, env); done || err != nil {
+				return true, err
+			}
+		}
 		var k, v any
 		if s.key != nil {
 			if k, err = s.key.Eval(env); err != nil {
@@ -221,6 +226,37 @@ func (x *exec) emit(s *step, env *expr.Env) error {
 	return nil
 }
 
+// mapEmit runs a map step whose value is an object constructor together with the emit step
+// that ends the stage (step.emit): the object is encoded straight into the output record's
+// value, without building it, and the emit step is done. The key is evaluated and encoded
+// as the two steps would. done is false, with nothing changed, when that does not apply
+// to this record (the value is not an object constructor with literal keys, it
+// fails to evaluate or to encode that way, or the key fails to encode): the map and emit
+// steps then run as usual, and report what failed.
+func (x *exec) mapEmit(s *step, env *expr.Env) (done bool, err error) {
+	e := s.emit
+	k := env.Key
+	if s.key != nil {
+		if k, err = s.key.Eval(env); err != nil {
+			return true, err
+		}
+	}
+	kb, err := x.sameKey(e.to.key, k)
+	if kb == nil && err == nil {
+		kb, err = encode(e.to.key, k)
+	}
+	if err != nil {
+		return false, nil
+	}
+	vb, ok := s.value.AppendJSON(x.task.slab.free(128), env) // on the record before the map, as map does
+	if !ok {
+		return false, nil
+	}
+	env.Key = k
+	x.send(e.to.kafka, kb, x.task.slab.keep(vb), nil)
+	return true, nil
+}
+
 // encodedValue is a value and its JSON encoding.
 type encodedValue struct {
 	v    any
@@ -343,6 +379,27 @@ func (s *slab) bytes(n int) []byte {
 	i := len(s.buf)
 	s.buf = s.buf[:i+n]
 	return s.buf[i : i : i+n]
+}
+
+// free returns the current chunk's unused room (at least n bytes, else a new chunk) as an
+// empty slice, to append to; keep then takes what was appended.
+func (s *slab) free(n int) []byte {
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]byte, 0, max(slabBytes, n))
+	}
+	return s.buf[len(s.buf):len(s.buf)]
+}
+
+// keep returns b, appended to what free returned, as a slice of its own, taking its bytes
+// out of the chunk when the appends stayed in it.
+func (s *slab) keep(b []byte) []byte {
+	room := cap(s.buf) - len(s.buf)
+	if cap(b) != room || len(b) > room || (len(b) > 0 && &b[:1][0] != &s.buf[len(s.buf) : len(s.buf)+1][0]) {
+		return b // b grew into memory of its own
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+len(b)]
+	return s.buf[i : i+len(b) : i+len(b)]
 }
 
 // seqValues are the HeaderSeq values of the first few records emitted for one input.
