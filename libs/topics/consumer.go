@@ -119,6 +119,8 @@ type fetcher struct {
 	cancel context.CancelFunc
 	wake   chan struct{}
 	done   chan struct{}
+	// scratch collects a partition's decoded records (fetcher goroutine only).
+	scratch []Record
 }
 
 // NewConsumer returns a consumer with no assignments; call Run to start fetching.
@@ -348,7 +350,7 @@ func (c *Consumer) runFetcher(ctx context.Context, f *fetcher) {
 			}
 			continue
 		}
-		err := c.fetchOnce(ctx, items)
+		err := c.fetchOnce(ctx, f, items)
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
@@ -441,7 +443,7 @@ func (c *Consumer) markLeadersUnknown(items []fetchItem, err error) {
 }
 
 // fetchOnce sends one fetch request for items and queues what it returns.
-func (c *Consumer) fetchOnce(ctx context.Context, items []fetchItem) error {
+func (c *Consumer) fetchOnce(ctx context.Context, f *fetcher, items []fetchItem) error {
 	byTopic := map[string][]fetchapi.RequestPartition{}
 	var order []string
 	for _, it := range items {
@@ -492,7 +494,7 @@ func (c *Consumer) fetchOnce(ctx context.Context, items []fetchItem) error {
 			if !ok {
 				continue
 			}
-			b, ok := c.handlePartition(it, rp)
+			b, ok := c.handlePartition(f, it, rp)
 			if !ok {
 				continue
 			}
@@ -508,12 +510,12 @@ func (c *Consumer) fetchOnce(ctx context.Context, items []fetchItem) error {
 
 // handlePartition decodes one partition of a fetch response, advances its fetch position and
 // returns the batch to deliver (ok=false when there is nothing to deliver).
-func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition) (Batch, bool) {
+func (c *Consumer) handlePartition(f *fetcher, it fetchItem, rp *fetchapi.ResponsePartition) (Batch, bool) {
 	if rp.ErrorCode != 0 {
 		c.partitionError(it, kafka.Error(rp.ErrorCode))
 		return Batch{}, false
 	}
-	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset)
+	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset, &f.scratch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.parts[it.tp]
@@ -573,9 +575,14 @@ func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
 	}
 }
 
+// maxScratch is the most records a fetcher's scratch keeps room for (about 2.7 MB).
+const maxScratch = 1 << 14
+
 // decodeRecords copies the records at or after from out of a fetched record set, skipping
-// control batches, and returns the offset to fetch next.
-func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]Record, int64, error) {
+// control batches, and returns the offset to fetch next. The records are collected in
+// *scratch, reused from one call to the next, and copied out at their exact count (growing
+// the result from nothing copied it a dozen times per full fetch).
+func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, scratch *[]Record) ([]Record, int64, error) {
 	next := from
 	if rr == nil {
 		return nil, next, nil
@@ -586,14 +593,13 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 	} else {
 		readers = []protocol.RecordReader{rr}
 	}
-	// The records are collected in a reused scratch slice and copied out at their exact
-	// count: growing the result from nothing copied it a dozen times per full fetch.
-	scratch := recordScratch.Get().(*[]Record)
 	out := (*scratch)[:0]
 	defer func() {
 		clear(out) // keep no references to the records' bytes
 		*scratch = out[:0]
-		recordScratch.Put(scratch)
+		if cap(out) > maxScratch {
+			*scratch = nil // an idle consumer keeps no more than that
+		}
 	}()
 	for _, r := range readers {
 		base := int64(-1)
@@ -649,8 +655,6 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 	}
 	return slices.Clone(out), next, nil
 }
-
-var recordScratch = sync.Pool{New: func() any { return new([]Record) }}
 
 func closeBytes(r *protocol.Record) {
 	if r.Key != nil {
