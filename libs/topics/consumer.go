@@ -119,8 +119,6 @@ type fetcher struct {
 	cancel context.CancelFunc
 	wake   chan struct{}
 	done   chan struct{}
-	// scratch collects a partition's decoded records (fetcher goroutine only).
-	scratch []Record
 }
 
 // NewConsumer returns a consumer with no assignments; call Run to start fetching.
@@ -350,7 +348,7 @@ func (c *Consumer) runFetcher(ctx context.Context, f *fetcher) {
 			}
 			continue
 		}
-		err := c.fetchOnce(ctx, f, items)
+		err := c.fetchOnce(ctx, items)
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
@@ -443,7 +441,7 @@ func (c *Consumer) markLeadersUnknown(items []fetchItem, err error) {
 }
 
 // fetchOnce sends one fetch request for items and queues what it returns.
-func (c *Consumer) fetchOnce(ctx context.Context, f *fetcher, items []fetchItem) error {
+func (c *Consumer) fetchOnce(ctx context.Context, items []fetchItem) error {
 	byTopic := map[string][]fetchapi.RequestPartition{}
 	var order []string
 	for _, it := range items {
@@ -494,14 +492,12 @@ func (c *Consumer) fetchOnce(ctx context.Context, f *fetcher, items []fetchItem)
 			if !ok {
 				continue
 			}
-			b, ok := c.handlePartition(f, it, rp)
-			if !ok {
-				continue
-			}
-			select {
-			case c.out <- b:
-			case <-ctx.Done():
-				return nil
+			for _, b := range c.handlePartition(it, rp) {
+				select {
+				case c.out <- b:
+				case <-ctx.Done():
+					return nil
+				}
 			}
 		}
 	}
@@ -509,35 +505,41 @@ func (c *Consumer) fetchOnce(ctx context.Context, f *fetcher, items []fetchItem)
 }
 
 // handlePartition decodes one partition of a fetch response, advances its fetch position and
-// returns the batch to deliver (ok=false when there is nothing to deliver).
-func (c *Consumer) handlePartition(f *fetcher, it fetchItem, rp *fetchapi.ResponsePartition) (Batch, bool) {
+// returns the batches to deliver, in order (a large fetch is split: see decodeRecords).
+func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition) []Batch {
 	if rp.ErrorCode != 0 {
 		c.partitionError(it, kafka.Error(rp.ErrorCode))
-		return Batch{}, false
+		return nil
 	}
-	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset, &f.scratch)
+	chunks, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.parts[it.tp]
 	if a == nil || a.gen != it.gen || a.fetch != it.offset {
-		return Batch{}, false
+		return nil
 	}
 	a.hw = rp.HighWatermark
 	if err != nil {
 		a.err = fmt.Errorf("decoding records of %s at offset %d: %w", it.tp, it.offset, err)
 		a.retryAt = time.Now().Add(500 * time.Millisecond)
 		c.log.Warn("decoding fetched records failed", "partition", it.tp.String(), "offset", it.offset, "err", err)
-		if len(recs) == 0 {
-			return Batch{}, false
+		if len(chunks) == 0 {
+			return nil
 		}
 	} else {
 		a.err = nil
 	}
 	if next == it.offset {
-		return Batch{}, false
+		return nil
 	}
 	a.fetch = next
-	return Batch{TopicPartition: it.tp, Records: recs, HighWatermark: rp.HighWatermark, gen: it.gen, from: it.offset, next: next}, true
+	out := make([]Batch, len(chunks))
+	from := it.offset
+	for i, ch := range chunks {
+		out[i] = Batch{TopicPartition: it.tp, Records: ch.recs, HighWatermark: rp.HighWatermark, gen: it.gen, from: from, next: ch.next}
+		from = ch.next
+	}
+	return out
 }
 
 func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
@@ -575,15 +577,24 @@ func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
 	}
 }
 
-// maxScratch is the most records a fetcher's scratch keeps room for (about 2.7 MB).
-const maxScratch = 1 << 14
+// chunkRecords is the most records one delivered batch holds: a partition's part of a fetch
+// response (1 MiB by default, many more records when compressed) is split into batches of
+// at most this many, each allocated once at this size after the first (which grows), so
+// decoding does not grow and copy one slice of every record a dozen times.
+const chunkRecords = 4096
+
+// recordChunk is a run of decoded records and the position after it.
+type recordChunk struct {
+	recs []Record
+	next int64
+}
 
 // decodeRecords copies the records at or after from out of a fetched record set, skipping
-// control batches, and returns the offset to fetch next. The records are collected in
-// *scratch, reused from one call to the next, and copied out at their exact count (growing
-// the result from nothing copied it a dozen times per full fetch).
-func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, scratch *[]Record) ([]Record, int64, error) {
-	next := from
+// control batches, in chunks of at most chunkRecords, and returns the offset to fetch next.
+// The last chunk's next is that offset; when only control records were read, it is the one
+// chunk, empty. After an error, the chunks hold the records read before it.
+func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) (chunks []recordChunk, next int64, err error) {
+	next = from
 	if rr == nil {
 		return nil, next, nil
 	}
@@ -593,12 +604,16 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, scra
 	} else {
 		readers = []protocol.RecordReader{rr}
 	}
-	out := (*scratch)[:0]
+	var out []Record
 	defer func() {
-		clear(out) // keep no references to the records' bytes
-		*scratch = out[:0]
-		if cap(out) > maxScratch {
-			*scratch = nil // an idle consumer keeps no more than that
+		if len(out) > 0 {
+			chunks = append(chunks, recordChunk{recs: out, next: out[len(out)-1].Offset + 1})
+		}
+		if err == nil && next != from {
+			if len(chunks) == 0 {
+				chunks = append(chunks, recordChunk{})
+			}
+			chunks[len(chunks)-1].next = next
 		}
 	}()
 	for _, r := range readers {
@@ -618,7 +633,7 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, scra
 				break
 			}
 			if err != nil {
-				return slices.Clone(out), next, err
+				return chunks, next, err
 			}
 			if pr.Offset < from {
 				closeBytes(pr)
@@ -638,7 +653,7 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, scra
 			}
 			closeBytes(pr)
 			if err != nil {
-				return slices.Clone(out), next, err
+				return chunks, next, err
 			}
 			if len(pr.Headers) > 0 {
 				rec.Headers = make([]Header, len(pr.Headers))
@@ -646,14 +661,15 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64, scra
 					rec.Headers[i] = Header{Key: h.Key, Value: slices.Clone(h.Value)}
 				}
 			}
+			if len(out) == chunkRecords {
+				chunks = append(chunks, recordChunk{recs: out, next: out[len(out)-1].Offset + 1})
+				out = make([]Record, 0, chunkRecords)
+			}
 			out = append(out, rec)
 			next = pr.Offset + 1
 		}
 	}
-	if len(out) == 0 {
-		return nil, next, nil
-	}
-	return slices.Clone(out), next, nil
+	return chunks, next, nil
 }
 
 func closeBytes(r *protocol.Record) {
