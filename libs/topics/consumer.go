@@ -56,7 +56,8 @@ func (c *ConsumerConfig) withDefaults() {
 	}
 }
 
-// Batch is the records fetched from one partition in one fetch, in offset order.
+// Batch is records fetched from one partition in one fetch, in offset order: at most 4 096
+// (a larger fetch is delivered as several batches, one after the other).
 type Batch struct {
 	TopicPartition
 	Records []Record
