@@ -83,6 +83,10 @@ type runResult struct {
 	// the window are estimated from the outputs not yet produced when it opened.
 	cpuWindow float64
 	startup   float64 // seconds from apply to the first output (apps only)
+	// tail (apps only) is the part of the timed window after every output was in the
+	// output topic, until the group's committed offsets showed no lag (the worker commits
+	// them to the group at most once a second while busy).
+	tail float64
 }
 
 // RunAgents pre-loads an input topic and measures a raw consume → decode → filter → map →
@@ -146,7 +150,7 @@ func RunAgents(ctx context.Context, cfg AgentsConfig, out io.Writer) error {
 				return fmt.Errorf("%s run %d: %w", variant, r, err)
 			}
 			cfg.Logger.Info("run", "variant", variant, "run", r, "rps", res.rps, "cpu_s_per_M", res.cpuPerM,
-				"cpu_window_s_per_M", res.cpuWindow, "startup_s", res.startup)
+				"cpu_window_s_per_M", res.cpuWindow, "startup_s", res.startup, "tail_s", res.tail)
 			if variant == "stateless" {
 				stateless = append(stateless, res)
 			} else {
@@ -553,6 +557,7 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 	var first time.Time
 	var cpuFirst float64
 	var producedFirst int64
+	var allOut time.Time // when every expected output was in the output topic
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.Now().Add(10 * time.Minute)
@@ -584,6 +589,9 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 		if produced < expected {
 			continue
 		}
+		if allOut.IsZero() {
+			allOut = time.Now()
+		}
 		lag, err := admin.Lag(ctx, group, in)
 		if err != nil {
 			continue
@@ -605,6 +613,7 @@ func (s *stack) appRun(ctx context.Context, admin *topics.Admin, in, variant str
 		rps:     float64(s.cfg.Records) / end.Sub(first).Seconds(),
 		cpuPerM: (cpu1 - cpu0) / float64(s.cfg.Records) * 1e6,
 		startup: first.Sub(start).Seconds(),
+		tail:    end.Sub(allOut).Seconds(),
 	}
 	if inWindow := float64(expected-producedFirst) / float64(expected) * float64(s.cfg.Records); inWindow > 0 {
 		res.cpuWindow = (cpu1 - cpuFirst) / inWindow * 1e6

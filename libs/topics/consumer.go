@@ -56,7 +56,8 @@ func (c *ConsumerConfig) withDefaults() {
 	}
 }
 
-// Batch is the records fetched from one partition in one fetch, in offset order.
+// Batch is records fetched from one partition in one fetch, in offset order: at most 4 096
+// (a larger fetch is delivered as several batches, one after the other).
 type Batch struct {
 	TopicPartition
 	Records []Record
@@ -492,14 +493,12 @@ func (c *Consumer) fetchOnce(ctx context.Context, items []fetchItem) error {
 			if !ok {
 				continue
 			}
-			b, ok := c.handlePartition(it, rp)
-			if !ok {
-				continue
-			}
-			select {
-			case c.out <- b:
-			case <-ctx.Done():
-				return nil
+			for _, b := range c.handlePartition(it, rp) {
+				select {
+				case c.out <- b:
+				case <-ctx.Done():
+					return nil
+				}
 			}
 		}
 	}
@@ -507,35 +506,41 @@ func (c *Consumer) fetchOnce(ctx context.Context, items []fetchItem) error {
 }
 
 // handlePartition decodes one partition of a fetch response, advances its fetch position and
-// returns the batch to deliver (ok=false when there is nothing to deliver).
-func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition) (Batch, bool) {
+// returns the batches to deliver, in order (a large fetch is split: see decodeRecords).
+func (c *Consumer) handlePartition(it fetchItem, rp *fetchapi.ResponsePartition) []Batch {
 	if rp.ErrorCode != 0 {
 		c.partitionError(it, kafka.Error(rp.ErrorCode))
-		return Batch{}, false
+		return nil
 	}
-	recs, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset)
+	chunks, next, err := decodeRecords(it.tp, rp.RecordSet.Records, it.offset)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.parts[it.tp]
 	if a == nil || a.gen != it.gen || a.fetch != it.offset {
-		return Batch{}, false
+		return nil
 	}
 	a.hw = rp.HighWatermark
 	if err != nil {
 		a.err = fmt.Errorf("decoding records of %s at offset %d: %w", it.tp, it.offset, err)
 		a.retryAt = time.Now().Add(500 * time.Millisecond)
 		c.log.Warn("decoding fetched records failed", "partition", it.tp.String(), "offset", it.offset, "err", err)
-		if len(recs) == 0 {
-			return Batch{}, false
+		if len(chunks) == 0 {
+			return nil
 		}
 	} else {
 		a.err = nil
 	}
 	if next == it.offset {
-		return Batch{}, false
+		return nil
 	}
 	a.fetch = next
-	return Batch{TopicPartition: it.tp, Records: recs, HighWatermark: rp.HighWatermark, gen: it.gen, from: it.offset, next: next}, true
+	out := make([]Batch, len(chunks))
+	from := it.offset
+	for i, ch := range chunks {
+		out[i] = Batch{TopicPartition: it.tp, Records: ch.recs, HighWatermark: rp.HighWatermark, gen: it.gen, from: from, next: ch.next}
+		from = ch.next
+	}
+	return out
 }
 
 func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
@@ -573,10 +578,24 @@ func (c *Consumer) partitionError(it fetchItem, kerr kafka.Error) {
 	}
 }
 
+// chunkRecords is the most records one delivered batch holds: a partition's part of a fetch
+// response (1 MiB by default, many more records when compressed) is split into batches of
+// at most this many, each allocated once at this size after the first (which grows), so
+// decoding does not grow and copy one slice of every record a dozen times.
+const chunkRecords = 4096
+
+// recordChunk is a run of decoded records and the position after it.
+type recordChunk struct {
+	recs []Record
+	next int64
+}
+
 // decodeRecords copies the records at or after from out of a fetched record set, skipping
-// control batches, and returns the offset to fetch next.
-func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]Record, int64, error) {
-	next := from
+// control batches, in chunks of at most chunkRecords, and returns the offset to fetch next.
+// The last chunk's next is that offset; when only control records were read, it is the one
+// chunk, empty. After an error, the chunks hold the records read before it.
+func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) (chunks []recordChunk, next int64, err error) {
+	next = from
 	if rr == nil {
 		return nil, next, nil
 	}
@@ -587,6 +606,17 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 		readers = []protocol.RecordReader{rr}
 	}
 	var out []Record
+	defer func() {
+		if len(out) > 0 {
+			chunks = append(chunks, recordChunk{recs: out, next: out[len(out)-1].Offset + 1})
+		}
+		if err == nil && next != from {
+			if len(chunks) == 0 {
+				chunks = append(chunks, recordChunk{})
+			}
+			chunks[len(chunks)-1].next = next
+		}
+	}()
 	for _, r := range readers {
 		base := int64(-1)
 		control := false
@@ -604,7 +634,7 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 				break
 			}
 			if err != nil {
-				return out, next, err
+				return chunks, next, err
 			}
 			if pr.Offset < from {
 				closeBytes(pr)
@@ -624,7 +654,7 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 			}
 			closeBytes(pr)
 			if err != nil {
-				return out, next, err
+				return chunks, next, err
 			}
 			if len(pr.Headers) > 0 {
 				rec.Headers = make([]Header, len(pr.Headers))
@@ -632,11 +662,15 @@ func decodeRecords(tp TopicPartition, rr protocol.RecordReader, from int64) ([]R
 					rec.Headers[i] = Header{Key: h.Key, Value: slices.Clone(h.Value)}
 				}
 			}
+			if len(out) == chunkRecords {
+				chunks = append(chunks, recordChunk{recs: out, next: out[len(out)-1].Offset + 1})
+				out = make([]Record, 0, chunkRecords)
+			}
 			out = append(out, rec)
 			next = pr.Offset + 1
 		}
 	}
-	return out, next, nil
+	return chunks, next, nil
 }
 
 func closeBytes(r *protocol.Record) {

@@ -476,6 +476,27 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
+// AppendJSONObject appends the object of keys (sorted, distinct) and their vals as
+// AppendJSON appends a map[string]any holding them, without the map. ok is false, and dst
+// is returned as it was, when a value needs encoding/json: encode the map then.
+func AppendJSONObject(dst []byte, keys []string, vals []any) (out []byte, ok bool) {
+	if len(keys) != len(vals) {
+		return dst, false
+	}
+	b := append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		if b, ok = fastAppendJSON(b, vals[i], 1); !ok {
+			return dst, false
+		}
+	}
+	return append(b, '}'), true
+}
+
 // fastAppendJSON encodes v; other types are encoded by json.Marshal, whose output for a
 // value is the same on its own as inside a container.
 func fastAppendJSON(b []byte, v any, depth int) ([]byte, bool) {

@@ -19,7 +19,9 @@ type ProducerConfig struct {
 	Compression string
 	// Linger is how long a partition's batch may wait for more records (5 ms when zero).
 	Linger time.Duration
-	// BatchSize and BatchBytes cap one batch (10 000 records and 1 MiB when zero).
+	// BatchSize and BatchBytes cap one batch (1 000 records and 1 MiB when zero). kafka-go's
+	// Writer allocates room for BatchSize records with every batch it opens, however few
+	// records the linger lets in: a large BatchSize costs memory and CPU on every batch.
 	BatchSize  int
 	BatchBytes int64
 	// ProduceTimeout bounds one produce request (5 s when zero).
@@ -39,7 +41,7 @@ func (c *ProducerConfig) withDefaults() {
 		c.Linger = 5 * time.Millisecond
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 10000
+		c.BatchSize = 1000
 	}
 	if c.BatchBytes <= 0 {
 		c.BatchBytes = 1 << 20

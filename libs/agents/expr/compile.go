@@ -3,11 +3,14 @@ package expr
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/weirhq/weir/libs/topics"
 )
 
 // node is a compiled expression.
@@ -18,6 +21,13 @@ type Program struct {
 	expr  hcl.Expression
 	eval  node
 	stats Stats
+	obj   *objectJSON // set for an object constructor with distinct literal keys
+}
+
+// objectJSON is an object constructor's keys, sorted, with their values' nodes.
+type objectJSON struct {
+	keys []string
+	vals []node
 }
 
 // Stats says how much of an expression was compiled natively.
@@ -54,7 +64,68 @@ func Compile(e hcl.Expression, ctx *hcl.EvalContext) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{expr: e, eval: fn, stats: c.stats}, nil
+	p := &Program{expr: e, eval: fn, stats: c.stats}
+	if oe, ok := e.(*hclsyntax.ObjectConsExpr); ok {
+		p.obj = compileObjectJSON(oe, ctx)
+	}
+	return p, nil
+}
+
+// compileObjectJSON compiles an object constructor's values one by one, for AppendJSON;
+// nil when a key is not a literal or is repeated, or a value does not compile.
+func compileObjectJSON(e *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) *objectJSON {
+	type item struct {
+		key string
+		val node
+	}
+	items := make([]item, 0, len(e.Items))
+	c := &compiler{ctx: ctx}
+	for _, it := range e.Items {
+		k, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
+		if !ok || k.ForceNonLiteral {
+			return nil
+		}
+		name := hcl.ExprAsKeyword(k.Wrapped)
+		if name == "" || slices.ContainsFunc(items, func(i item) bool { return i.key == name }) {
+			return nil
+		}
+		n, err := c.compile(it.ValueExpr)
+		if err != nil {
+			return nil
+		}
+		items = append(items, item{name, n})
+	}
+	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
+	o := &objectJSON{}
+	for _, it := range items {
+		o.keys, o.vals = append(o.keys, it.key), append(o.vals, it.val)
+	}
+	return o
+}
+
+// AppendJSON appends the program's value encoded as topics.AppendJSON encodes what Eval
+// returns, without building the value, when the program is an object constructor with
+// distinct literal keys (`{ user = value.user, n = 1 }`) and every value evaluates to
+// something topics' fast encoder takes. Otherwise ok is false and dst is returned as it
+// was: Eval and encoding then give the value, or the error.
+func (p *Program) AppendJSON(dst []byte, env *Env) (out []byte, ok bool) {
+	o := p.obj
+	if o == nil {
+		return dst, false
+	}
+	var buf [8]any
+	vals := buf[:0]
+	for _, n := range o.vals {
+		v, err := n(env)
+		if err != nil {
+			return dst, false
+		}
+		if v, err = Export(v); err != nil {
+			return dst, false
+		}
+		vals = append(vals, v)
+	}
+	return topics.AppendJSONObject(dst, o.keys, vals)
 }
 
 // Stats reports how the program was compiled.

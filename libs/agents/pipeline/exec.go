@@ -28,10 +28,6 @@ type exec struct {
 	taskIDBytes []byte
 	txv         tx                // what tx points to, allocated with the exec
 	outBuf      [1]agents.Message // room for the usual single output
-	// Room for the first output's headers and offset header value.
-	hdrBuf    [6]topics.Header
-	offBuf    [20]byte
-	bufsTaken bool
 	// lastAgg is the last aggregate's new value with its JSON encoding, which an emit of
 	// that value to a json topic reuses.
 	lastAgg encodedValue
@@ -79,6 +75,11 @@ func (x *exec) step(s *step, rest []*step, env *expr.Env) (stop bool, err error)
 		ok, err := s.when.EvalBool(env)
 		return !ok, err
 	case app.StepMap:
+		if s.emit != nil {
+			if done, err := x.mapEmit(s, env); done || err != nil {
+				return true, err
+			}
+		}
 		var k, v any
 		if s.key != nil {
 			if k, err = s.key.Eval(env); err != nil {
@@ -225,6 +226,37 @@ func (x *exec) emit(s *step, env *expr.Env) error {
 	return nil
 }
 
+// mapEmit runs a map step whose value is an object constructor together with the emit step
+// that ends the stage (step.emit): the object is encoded straight into the output record's
+// value, without building it, and the emit step is done. The key is evaluated and encoded
+// as the two steps would. done is false, with nothing changed, when that does not apply
+// to this record (the value is not an object constructor with literal keys, it
+// fails to evaluate or to encode that way, or the key fails to encode): the map and emit
+// steps then run as usual, and report what failed.
+func (x *exec) mapEmit(s *step, env *expr.Env) (done bool, err error) {
+	e := s.emit
+	k := env.Key
+	if s.key != nil {
+		if k, err = s.key.Eval(env); err != nil {
+			return true, err
+		}
+	}
+	kb, err := x.sameKey(e.to.key, k)
+	if kb == nil && err == nil {
+		kb, err = encode(e.to.key, k)
+	}
+	if err != nil {
+		return false, nil
+	}
+	vb, ok := s.value.AppendJSON(x.task.slab.free(128), env) // on the record before the map, as map does
+	if !ok {
+		return false, nil
+	}
+	env.Key = k
+	x.send(e.to.kafka, kb, x.task.slab.keep(vb), nil)
+	return true, nil
+}
+
 // encodedValue is a value and its JSON encoding.
 type encodedValue struct {
 	v    any
@@ -277,14 +309,12 @@ func (x *exec) repartition(topic string, env *expr.Env) error {
 // send queues an output record with the input's headers (Weir's replaced by new dedup
 // headers, and window headers after a windowed aggregate) and its event time.
 func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
-	var headers []topics.Header
-	var offset []byte
-	if n := len(x.in.Headers) + len(extra) + 6; !x.bufsTaken && n <= len(x.hdrBuf) {
-		x.bufsTaken = true
-		headers, offset = x.hdrBuf[:0], x.offBuf[:0]
-	} else {
-		headers = make([]topics.Header, 0, n)
+	// The input's and the extra headers, window headers (2) and dedup headers (at most 4).
+	n := len(x.in.Headers) + len(extra) + 4
+	if x.win != nil {
+		n += 2
 	}
+	headers := x.task.slab.headers(n)
 	for _, h := range x.in.Headers {
 		if !agents.IsWeirHeader(h.Key) {
 			headers = append(headers, h)
@@ -302,13 +332,74 @@ func (x *exec) send(topic string, key, value []byte, extra []topics.Header) {
 		headers = append(headers,
 			topics.Header{Key: agents.HeaderTask, Value: x.taskIDBytes},
 			topics.Header{Key: agents.HeaderSource, Value: x.task.source(x.in)},
-			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(offset, x.in.Offset, 10)},
+			topics.Header{Key: agents.HeaderOffset, Value: strconv.AppendInt(x.task.slab.bytes(20), x.in.Offset, 10)},
 			topics.Header{Key: agents.HeaderSeq, Value: seqValue(x.seq)})
 	default:
 		headers = append(headers, agents.DedupHeaders(x.taskID, x.in, x.seq)...)
 	}
 	x.seq++
 	x.tx.out = append(x.tx.out, agents.Message{Topic: topic, Key: key, Value: value, Headers: headers, Timestamp: x.eventTime})
+}
+
+// slab hands out the header slices and offset header values of emitted records from
+// shared chunks: one allocation per chunk instead of one per record. The records keep their
+// chunk alive until the producer is done with them; a slice handed out is never handed out
+// again (its capacity ends where the next one starts), so an append past it copies.
+type slab struct {
+	hdrs []topics.Header
+	buf  []byte
+}
+
+const (
+	slabHeaders = 512  // headers per chunk (about 85 records of 6)
+	slabBytes   = 2048 // bytes per chunk (about 100 offsets)
+)
+
+// headers returns an empty slice with room for n headers.
+func (s *slab) headers(n int) []topics.Header {
+	if n > slabHeaders/4 {
+		return make([]topics.Header, 0, n)
+	}
+	if len(s.hdrs)+n > cap(s.hdrs) {
+		s.hdrs = make([]topics.Header, 0, slabHeaders)
+	}
+	i := len(s.hdrs)
+	s.hdrs = s.hdrs[:i+n]
+	return s.hdrs[i : i : i+n]
+}
+
+// bytes returns an empty slice with room for n bytes.
+func (s *slab) bytes(n int) []byte {
+	if n > slabBytes/4 {
+		return make([]byte, 0, n)
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]byte, 0, slabBytes)
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+n]
+	return s.buf[i : i : i+n]
+}
+
+// free returns the current chunk's unused room (at least n bytes, else a new chunk) as an
+// empty slice, to append to; keep then takes what was appended.
+func (s *slab) free(n int) []byte {
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]byte, 0, max(slabBytes, n))
+	}
+	return s.buf[len(s.buf):len(s.buf)]
+}
+
+// keep returns b, appended to what free returned, as a slice of its own, taking its bytes
+// out of the chunk when the appends stayed in it.
+func (s *slab) keep(b []byte) []byte {
+	room := cap(s.buf) - len(s.buf)
+	if cap(b) != room || len(b) > room || (len(b) > 0 && &b[:1][0] != &s.buf[len(s.buf) : len(s.buf)+1][0]) {
+		return b // b grew into memory of its own
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+len(b)]
+	return s.buf[i : i+len(b) : i+len(b)]
 }
 
 // seqValues are the HeaderSeq values of the first few records emitted for one input.

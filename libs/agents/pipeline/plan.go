@@ -55,6 +55,10 @@ type step struct {
 	table            *app.Table
 	to               *topicCodec
 	repartitionTopic string // set when the step re-keys through a repartition topic
+	// emit, on a map step whose value is an object constructor and which the stage's last
+	// step follows, is that step when it emits the mapped record as it is to a json topic:
+	// the map step then encodes the object straight into the output (see exec.mapEmit).
+	emit *step
 }
 
 // Compile compiles the app's agents. handlers must hold every handler the app uses.
@@ -160,7 +164,25 @@ func (p *Plan) compileAgent(g *app.Agent, group string, handlers agents.Handlers
 			p.route([]string{topic}, cur)
 		}
 	}
+	for _, st := range ag.stages {
+		fuseMapEmit(st.steps)
+	}
 	return ag, nil
+}
+
+// fuseMapEmit links a map step to the emit step that ends the stage right after it, when
+// the emit encodes the mapped value as it is (no key or value of its own) as JSON: nothing
+// after the map then needs the value itself, only its encoding.
+func fuseMapEmit(steps []*step) {
+	n := len(steps)
+	if n < 2 {
+		return
+	}
+	m, e := steps[n-2], steps[n-1]
+	if m.kind == app.StepMap && m.value != nil && e.kind == app.StepEmit && e.key == nil && e.value == nil &&
+		e.to != nil && e.to.value.Name() == "json" {
+		m.emit = e
+	}
 }
 
 func (p *Plan) route(topicNames []string, st *stage) {

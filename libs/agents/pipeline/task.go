@@ -71,6 +71,10 @@ type Task struct {
 	depth   int
 	cur     agents.Record
 	scratch decoded
+	// spare is an exec of a finished attempt, reused by the next one (nil while in use):
+	// what an attempt hands on (emitted records, table writes) lives outside it.
+	spare *exec
+	slab  slab
 }
 
 // tableCache opens each of the task's tables once: a task's tables are the same for its
@@ -259,6 +263,7 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 				return fmt.Errorf("agent %s: committing %s/%d@%d: %w", ag.name, rec.Topic, rec.Partition, rec.Offset, err)
 			}
 			*seq = x.seq
+			t.release(x)
 			for _, c := range conts {
 				if err := t.attempt(ctx, st, rec, eventTime, seq, c.run); err != nil {
 					return err
@@ -266,6 +271,7 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 			}
 			return nil
 		}
+		t.release(x)
 		if try >= p.Retries || ctx.Err() != nil {
 			break
 		}
@@ -281,7 +287,13 @@ func (t *Task) attempt(ctx context.Context, st *stage, rec *agents.Record, event
 
 func (t *Task) newExec(ctx context.Context, st *stage, rec *agents.Record, eventTime time.Time, seq, try int) *exec {
 	id := t.ident(st.agent)
-	x := &exec{task: t, stage: st, in: rec, seq: seq, ctx: ctx, attempt: try, eventTime: eventTime, taskID: id.id, taskIDBytes: id.bytes}
+	x := t.spare
+	if x != nil {
+		t.spare = nil
+		*x = exec{task: t, stage: st, in: rec, seq: seq, ctx: ctx, attempt: try, eventTime: eventTime, taskID: id.id, taskIDBytes: id.bytes}
+	} else {
+		x = &exec{task: t, stage: st, in: rec, seq: seq, ctx: ctx, attempt: try, eventTime: eventTime, taskID: id.id, taskIDBytes: id.bytes}
+	}
 	var base agents.Tables
 	if t.cfg.Tables != nil {
 		t.tables.base = t.cfg.Tables
@@ -290,6 +302,16 @@ func (t *Task) newExec(ctx context.Context, st *stage, rec *agents.Record, event
 	x.txv = tx{base: base, known: t.known, windowed: t.plan.windowed, out: x.outBuf[:0]}
 	x.tx = &x.txv
 	return x
+}
+
+// release keeps x, whose attempt is over, for the next one. The exec of a Go handler is
+// not kept: the handler's context refers to it, and a handler may keep its context.
+func (t *Task) release(x *exec) {
+	if x.stage.agent.handler != nil {
+		return
+	}
+	*x = exec{}
+	t.spare = x
 }
 
 // fatalError is an error the agent's policy may not handle: the task must stop and

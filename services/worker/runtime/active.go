@@ -44,6 +44,7 @@ type active struct {
 
 	pending     int       // records processed since the last commit
 	processed   int64     // records processed by this run
+	offsetsOld  bool      // positions moved since the last consumer-group offset commit
 	lastCommit  time.Time // last commit or marker
 	lastOffsets time.Time // last consumer-group offset commit
 	lastVersion time.Time // last check for a new app version
@@ -259,21 +260,41 @@ func (a *active) commit(ctx context.Context, force bool) error {
 			return fmt.Errorf("idle marker of task %s: %w", a.r.Task, err)
 		}
 	default:
+		// Nothing new since the last commit: the task is idle or caught up, so the group's
+		// offsets are brought up to date now (lag tools then show no lag without waiting for
+		// the once-a-second cadence), at most every idleOffsets.
+		if a.offsetsOld && time.Since(a.lastOffsets) >= idleOffsets {
+			a.commitOffsets(ctx)
+		}
 		a.purge.committed(ctx, a.log, a.positions) // every position is committed
 		a.report()
 		return nil
 	}
+	if a.pending > 0 {
+		a.offsetsOld = true
+	}
 	a.pending = 0
 	a.lastCommit = time.Now()
-	if force || time.Since(a.lastOffsets) >= time.Second {
-		a.lastOffsets = time.Now()
-		if err := a.rt.admin.CommitOffsets(ctx, cluster.ConsumerGroup(a.r.Task.App), maps.Clone(a.positions)); err != nil {
-			a.log.Warn("committing consumer-group offsets (for lag tools only)", "err", err)
-		}
+	if force || time.Since(a.lastOffsets) >= time.Second || (time.Since(a.lastOffsets) >= idleOffsets && a.lag() == 0) {
+		a.commitOffsets(ctx)
 	}
 	a.purge.committed(ctx, a.log, a.positions)
 	a.report()
 	return nil
+}
+
+// idleOffsets is how often an idle or caught-up task may commit its group offsets (a busy
+// one: once a second).
+const idleOffsets = 200 * time.Millisecond
+
+// commitOffsets commits the task's committed positions to its app's consumer group, for lag
+// tools only: Weir resumes from the positions in the changelog.
+func (a *active) commitOffsets(ctx context.Context) {
+	a.lastOffsets = time.Now()
+	a.offsetsOld = false
+	if err := a.rt.admin.CommitOffsets(ctx, cluster.ConsumerGroup(a.r.Task.App), maps.Clone(a.positions)); err != nil {
+		a.log.Warn("committing consumer-group offsets (for lag tools only)", "err", err)
+	}
 }
 
 func (a *active) report() {
