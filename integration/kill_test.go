@@ -78,7 +78,12 @@ func startWorkerProcEnv(t *testing.T, bin string, env *ctlEnv, id, dir, logPath 
 		t.Fatal(err)
 	}
 	w.Worker = hw
-	t.Cleanup(w.kill)
+	t.Cleanup(func() {
+		w.kill()
+		if t.Failed() {
+			t.Logf("worker %s: last warnings and errors in %s:\n%s", id, logPath, hw.Problems(60))
+		}
+	})
 	return w
 }
 

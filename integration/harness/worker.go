@@ -180,3 +180,22 @@ func (w *Worker) Stop(grace time.Duration) error {
 		return errors.New("worker " + w.ID + " did not stop within " + grace.String() + "; killed")
 	}
 }
+
+// Problems returns the last max WARN and ERROR lines of the worker's log file (read now), to
+// show with a test failure: the ready tail rarely holds the cause.
+func (w *Worker) Problems(max int) string {
+	raw, err := os.ReadFile(w.LogPath)
+	if err != nil {
+		return fmt.Sprintf("reading %s: %v", w.LogPath, err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			out = append(out, line)
+		}
+	}
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return strings.Join(out, "\n")
+}

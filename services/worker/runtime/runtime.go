@@ -190,7 +190,7 @@ func (rt *Runtime) Release(ctx context.Context, r tasks.Replica) (cluster.Checkp
 	delete(rt.parked, r.Task)
 	rt.mu.Unlock()
 	if !ok {
-		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: it is not stopped here (it failed or never ran)", r.Task)
+		return rt.releaseCold(ctx, r)
 	}
 	defer a.task.Close()
 	a.r = r
@@ -200,6 +200,47 @@ func (rt *Runtime) Release(ctx context.Context, r tasks.Replica) (cluster.Checkp
 	}
 	cp := a.checkpoint()
 	a.log.Info("task released after its final commit", "changelog_end", cp.ChangelogEnd, "processed", a.processed)
+	return cp, nil
+}
+
+// releaseCold releases an active that is not parked here: its run failed (or had not opened
+// the task yet) when the handoff stopped it, say while it waited to restart. Its last commit
+// is in the changelog, so it opens the task at its epoch as a restart would (restore, fence)
+// and releases at what that commit recorded: the input positions of the last commit and the
+// changelog's end. Without this the handoff would wait for the controller's timeout.
+func (rt *Runtime) releaseCold(ctx context.Context, r tasks.Replica) (cluster.Checkpoint, error) {
+	if !r.Alive() {
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: %w", r.Task, errLeaseLost)
+	}
+	plan, _, err := rt.apps.plan(ctx, r.Task.App)
+	if err != nil {
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: %w", r.Task, err)
+	}
+	g, err := group(plan, r.Task.Group)
+	if err != nil {
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: %w", r.Task, err)
+	}
+	log := rt.log.With("task", r.Task.String(), "epoch", r.Epoch)
+	task, err := tables.OpenTask(ctx, rt.cfg.Store, rt.kafka, tables.TaskConfig{
+		Topic:         g.Changelog,
+		Partition:     int32(r.Task.Partition),
+		Epoch:         r.Epoch,
+		Incarnation:   fmt.Sprintf("%s-%x", rt.cfg.WorkerID, r.Lease),
+		MaxBatchBytes: changelogMaxBytes(plan, g.Changelog),
+		Logger:        log,
+	})
+	if err != nil {
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: opening it: %w", r.Task, err)
+	}
+	defer task.Close()
+	if !r.Alive() { // the restore may have taken a while
+		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: %w", r.Task, errLeaseLost)
+	}
+	cp := cluster.Checkpoint{Positions: map[string]int64{}, ChangelogEnd: task.EndOffset()}
+	for tp, off := range task.Positions() {
+		cp.Positions[tp.String()] = off
+	}
+	log.Info("task released from its last commit (it was not running)", "changelog_end", cp.ChangelogEnd)
 	return cp, nil
 }
 
