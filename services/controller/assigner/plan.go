@@ -95,7 +95,7 @@ func (p *planner) app(app string, topo cluster.Topology, current []cluster.TaskK
 	if res.Deferred {
 		// The join's standby budget held back balance moves; the next plan, once the view has
 		// seen this one's writes, makes them.
-		p.log.Info("join budget deferred standby moves to the next plan", "app", app)
+		p.log.Debug("join budget deferred standby moves to the next plan", "app", app)
 		p.wakeAt(p.now.Add(time.Second))
 	}
 	var out []cluster.Update
