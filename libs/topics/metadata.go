@@ -53,6 +53,18 @@ func (m *metadata) refresh(ctx context.Context, missedAt time.Time) {
 	m.transport.CloseIdleConnections()
 }
 
+// retry calls f, and when it fails because a topic is unknown (nothing was written),
+// refreshes the cache and calls it once more.
+func (m *metadata) retry(ctx context.Context, f func() error) error {
+	at := time.Now()
+	err := f()
+	if err != nil && unknownTopic(err) {
+		m.refresh(ctx, at)
+		err = f()
+	}
+	return err
+}
+
 // unknownTopic reports an error that says a topic or partition is not known: to the
 // transport's cached metadata (kafka-go's "topic not found", nothing was sent) or to the broker
 // (UNKNOWN_TOPIC_OR_PARTITION, nothing was written).

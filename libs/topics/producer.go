@@ -262,13 +262,7 @@ func (p *Producer) SendBatchAsync(ctx context.Context, recs []Record, done func(
 // cache is refreshed (another process may have just created the topic) and the call made once
 // more.
 func (p *Producer) write(ctx context.Context, msgs ...kafka.Message) error {
-	at := time.Now()
-	err := p.writer.WriteMessages(ctx, msgs...)
-	if err != nil && unknownTopic(err) {
-		p.meta.refresh(ctx, at)
-		err = p.writer.WriteMessages(ctx, msgs...)
-	}
-	return err
+	return p.meta.retry(ctx, func() error { return p.writer.WriteMessages(ctx, msgs...) })
 }
 
 // complete is the writer's completion callback for one batch.
@@ -387,8 +381,12 @@ func (p *Producer) AppendBatch(ctx context.Context, topic string, partition int3
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ProduceTimeout)
 	defer cancel()
-	produce := func() (*kafka.ProduceResponse, error) {
-		res, err := p.client.Produce(ctx, &kafka.ProduceRequest{
+	// A topic missing from the transport's cached metadata (or unknown to the broker) means
+	// nothing was written: another process may have just created it (metadata.retry).
+	var res *kafka.ProduceResponse
+	err := p.meta.retry(ctx, func() error {
+		var err error
+		res, err = p.client.Produce(ctx, &kafka.ProduceRequest{
 			Topic:        topic,
 			Partition:    int(partition),
 			RequiredAcks: kafka.RequireAll,
@@ -398,16 +396,8 @@ func (p *Producer) AppendBatch(ctx context.Context, topic string, partition int3
 		if err == nil && res.Error != nil {
 			err = res.Error
 		}
-		return res, err
-	}
-	at := time.Now()
-	res, err := produce()
-	if err != nil && unknownTopic(err) {
-		// Not written: the topic is missing from the transport's cached metadata (or unknown
-		// to the broker). Another process may have just created it: refresh and try once more.
-		p.meta.refresh(ctx, at)
-		res, err = produce()
-	}
+		return err
+	})
 	if err != nil {
 		return -1, fmt.Errorf("appending %d records (%d bytes of keys and values) to %s/%d as one batch: %w", len(recs), size, topic, partition, err)
 	}

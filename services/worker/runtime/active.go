@@ -68,14 +68,7 @@ func (rt *Runtime) runActive(ctx context.Context, r tasks.Replica) error {
 		return errLeaseLost
 	}
 	rt.closeParked(r.Task) // an earlier run that stopped without being released
-	task, err := tables.OpenTask(ctx, rt.cfg.Store, rt.kafka, tables.TaskConfig{
-		Topic:         g.Changelog,
-		Partition:     part,
-		Epoch:         r.Epoch,
-		Incarnation:   fmt.Sprintf("%s-%x", rt.cfg.WorkerID, r.Lease),
-		MaxBatchBytes: changelogMaxBytes(plan, g.Changelog),
-		Logger:        log,
-	})
+	task, err := rt.openTask(ctx, r, plan, g, log)
 	if err != nil {
 		return fmt.Errorf("opening task %s: %w", r.Task, err)
 	}
@@ -338,6 +331,19 @@ func sources(p *pipeline.Plan, g app.TaskGroup, part int32) []topics.TopicPartit
 		out = append(out, topics.TopicPartition{Topic: name, Partition: part})
 	}
 	return out
+}
+
+// openTask opens an active's task at its epoch and lease: restore from the changelog, then
+// fence.
+func (rt *Runtime) openTask(ctx context.Context, r tasks.Replica, plan *pipeline.Plan, g app.TaskGroup, log *slog.Logger) (*tables.Task, error) {
+	return tables.OpenTask(ctx, rt.cfg.Store, rt.kafka, tables.TaskConfig{
+		Topic:         g.Changelog,
+		Partition:     int32(r.Task.Partition),
+		Epoch:         r.Epoch,
+		Incarnation:   fmt.Sprintf("%s-%x", rt.cfg.WorkerID, r.Lease),
+		MaxBatchBytes: changelogMaxBytes(plan, g.Changelog),
+		Logger:        log,
+	})
 }
 
 // changelogMaxBytes is the changelog topic's max.message.bytes as the app provisions it.

@@ -221,14 +221,7 @@ func (rt *Runtime) releaseCold(ctx context.Context, r tasks.Replica) (cluster.Ch
 		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: %w", r.Task, err)
 	}
 	log := rt.log.With("task", r.Task.String(), "epoch", r.Epoch)
-	task, err := tables.OpenTask(ctx, rt.cfg.Store, rt.kafka, tables.TaskConfig{
-		Topic:         g.Changelog,
-		Partition:     int32(r.Task.Partition),
-		Epoch:         r.Epoch,
-		Incarnation:   fmt.Sprintf("%s-%x", rt.cfg.WorkerID, r.Lease),
-		MaxBatchBytes: changelogMaxBytes(plan, g.Changelog),
-		Logger:        log,
-	})
+	task, err := rt.openTask(ctx, r, plan, g, log)
 	if err != nil {
 		return cluster.Checkpoint{}, fmt.Errorf("releasing task %s: opening it: %w", r.Task, err)
 	}
