@@ -37,15 +37,10 @@ import (
 //     count of closes is still exactly 10.
 func TestCloseDedupAfterProducerCrash(t *testing.T) {
 	ctx := harness.Context(t, 4*time.Minute)
-	n := harness.Name(t, "cd")
-	id := n[len(n)-8:]
-	prefix := "t" + id + "."
+	sc := newScratch(t)
+	prefix := sc.prefix
 	input, closes, counts := prefix+"input", prefix+"closes", prefix+"close_counts"
-	producerApp, consumerApp := "cdp_"+id, "cdc_"+id
-	for _, a := range []string{producerApp, consumerApp} {
-		ex := &example{App: a, Prefix: prefix}
-		t.Cleanup(func() { ex.cleanup(t) })
-	}
+	producerApp, consumerApp := sc.app(t, "cdp"), sc.app(t, "cdc")
 	producerSrc := fmt.Sprintf(`
 app %q {
   partitions = 1
@@ -207,15 +202,10 @@ agent "count" {
 //     counted each distinct firing once, though the topic holds some twice.
 func TestTimerDedupAfterProducerCrash(t *testing.T) {
 	ctx := harness.Context(t, 4*time.Minute)
-	n := harness.Name(t, "td")
-	id := n[len(n)-8:]
-	prefix := "t" + id + "."
+	sc := newScratch(t)
+	prefix := sc.prefix
 	input, sink, ticks, counts := prefix+"input", prefix+"sink", prefix+"ticks", prefix+"tick_counts"
-	producerApp, consumerApp := "tdp_"+id, "tdc_"+id
-	for _, a := range []string{producerApp, consumerApp} {
-		ex := &example{App: a, Prefix: prefix}
-		t.Cleanup(func() { ex.cleanup(t) })
-	}
+	producerApp, consumerApp := sc.app(t, "tdp"), sc.app(t, "tdc")
 	producerSrc := fmt.Sprintf(`
 app %q {
   partitions = 1

@@ -113,6 +113,25 @@ func loadExample(t *testing.T, name string) *example {
 	return ex
 }
 
+// scratch names a test's hand-written apps and their topics after one random id: apps
+// "<base>_<id>", topics under prefix "t<id>.", as loadExample names an example's.
+type scratch struct {
+	id, prefix string
+}
+
+func newScratch(t *testing.T) scratch {
+	n := harness.Name(t, "s")
+	id := n[len(n)-8:] // the random suffix
+	return scratch{id: id, prefix: "t" + id + "."}
+}
+
+// app returns the name of the app base and removes its topics at the end of the test.
+func (s scratch) app(t *testing.T, base string) string {
+	ex := &example{App: base + "_" + s.id, Prefix: s.prefix}
+	t.Cleanup(func() { ex.cleanup(t) })
+	return ex.App
+}
+
 // rewrite renames the app and its topics; edit, if set, changes the file further.
 func (ex *example) rewrite(t *testing.T, src []byte, edit func(*hclwrite.Body)) string {
 	t.Helper()

@@ -151,10 +151,8 @@ func runKillTest(t *testing.T, bin string, standbys int) {
 	produceFor := time.Duration(float64(records) / rate * float64(time.Second))
 	ctx := harness.Context(t, produceFor+8*time.Minute)
 
-	n := harness.Name(t, "k")
-	id := n[len(n)-8:]
-	appName := "kill_" + id
-	prefix := "t" + id + "."
+	sc := newScratch(t)
+	appName, prefix := sc.app(t, "kill"), sc.prefix
 	input, countsOut := prefix+"input", prefix+"counts_out"
 	src := fmt.Sprintf(`
 app %q {
@@ -215,8 +213,6 @@ agent "c_received" {
 }
 `, appName, standbys, input, countsOut)
 	tableNames := []string{"counts", "latest", "received"}
-	ex := &example{App: appName, Prefix: prefix}
-	t.Cleanup(func() { ex.cleanup(t) })
 
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
@@ -711,7 +707,7 @@ agent "c_received" {
 		t.Errorf("tables are not exact (%d mismatches at the owners, %d rebuilt), first: %s\nworker logs in %s", len(bad), len(rebuildBad), strings.Join(all, "; "), logDir)
 	}
 	if t.Failed() {
-		keep := filepath.Join(os.TempDir(), "weir-kill-logs-"+id)
+		keep := filepath.Join(os.TempDir(), "weir-kill-logs-"+sc.id)
 		if err := os.CopyFS(keep, os.DirFS(logDir)); err == nil {
 			t.Logf("worker logs kept in %s", keep)
 		}

@@ -25,10 +25,8 @@ import (
 // record committed before the bad one is not processed again.
 func TestWorkerStallWatchdog(t *testing.T) {
 	ctx := harness.Context(t, 2*time.Minute)
-	n := harness.Name(t, "st")
-	id := n[len(n)-8:]
-	appName := "stall_" + id
-	prefix := "t" + id + "."
+	sc := newScratch(t)
+	appName, prefix := sc.app(t, "stall"), sc.prefix
 	src := fmt.Sprintf(`
 app %q {}
 
@@ -58,8 +56,6 @@ agent "parse" {
   }
 }
 `, appName, prefix+"in", prefix+"out")
-	ex := &example{App: appName, Prefix: prefix}
-	t.Cleanup(func() { ex.cleanup(t) })
 	env := newCtlEnv(t)
 	ctl := env.start(t, "c1")
 	applySource(t, ctx, ctl.Addr, src)

@@ -45,10 +45,8 @@ func timerOwner(t *testing.T, ctx context.Context, env *ctlEnv, app string) stri
 // Weir consumers drop).
 func TestTimersAcrossHandoffAndKill(t *testing.T) {
 	ctx := harness.Context(t, 4*time.Minute)
-	n := harness.Name(t, "tm")
-	id := n[len(n)-8:]
-	appName := "timers_" + id
-	prefix := "t" + id + "."
+	sc := newScratch(t)
+	appName, prefix := sc.app(t, "timers"), sc.prefix
 	src := fmt.Sprintf(`
 app %q {
   partitions = 2
@@ -94,8 +92,6 @@ timer "local" {
   }
 }
 `, appName, prefix+"input", prefix+"ticks", prefix+"worker_ticks")
-	ex := &example{App: appName, Prefix: prefix}
-	t.Cleanup(func() { ex.cleanup(t) })
 
 	bin := workerBinary(t)
 	env := newCtlEnv(t)

@@ -59,10 +59,8 @@ type ownerChange struct {
 func TestWebQueriesDuringPartitionMove(t *testing.T) {
 	ctx := harness.Context(t, 3*time.Minute)
 	const partitions = 3
-	n := harness.Name(t, "wq")
-	id := n[len(n)-8:]
-	appName := "webq_" + id
-	prefix := "t" + id + "."
+	sc := newScratch(t)
+	appName, prefix := sc.app(t, "webq"), sc.prefix
 	input := prefix + "views"
 	src := fmt.Sprintf(`
 app %q {
@@ -88,8 +86,6 @@ agent "count_views" {
   }
 }
 `, appName, partitions, input)
-	ex := &example{App: appName, Prefix: prefix}
-	t.Cleanup(func() { ex.cleanup(t) })
 
 	bin := workerBinary(t)
 	env := newCtlEnv(t)

@@ -197,5 +197,8 @@ func (w *Worker) Problems(max int) string {
 	if len(out) > max {
 		out = out[len(out)-max:]
 	}
+	if len(out) == 0 {
+		return "(none)"
+	}
 	return strings.Join(out, "\n")
 }
