@@ -88,7 +88,11 @@ func (a *Admin) DeleteRecords(ctx context.Context, before map[TopicPartition]int
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		req := &deleteRecordsRequest{TimeoutMs: 10000, Topics: []deleteRecordsTopic{{Name: tp.Topic,
 			Partitions: []deleteRecordsPartition{{PartitionIndex: tp.Partition, Offset: off}}}}}
-		msg, err := a.client.Transport.RoundTrip(rctx, a.client.Addr, req)
+		var msg protocol.Message
+		err := a.meta.retry(rctx, func() (err error) { // the topic may be new to the cached metadata
+			msg, err = a.client.Transport.RoundTrip(rctx, a.client.Addr, req)
+			return err
+		})
 		cancel()
 		if err != nil {
 			return out, fmt.Errorf("deleting records of %s before %d: %w", tp, off, err)
